@@ -1,0 +1,158 @@
+/**
+ * Explore many interleavings of a concurrent effect: run it under one seeded scheduler per seed, stop at the first
+ * failure and report the seed so the failing interleaving can be replayed.
+ *
+ * Write the effect so that each run builds its own state (make `Ref`s, locks and fibers inside it) and asserts what
+ * must hold (with `assert` from `@effect/vitest`, a failed `Effect`, or a defect). Seeds are consecutive:
+ * run `i` (1-based) uses `seed + i - 1`, so `explore(effect, { seed: s, runs: 1 })` replays the run that used `s`.
+ *
+ * The approach follows randomized schedulers with replayable seeds (shuttle and loom in Rust, jcstress in Java);
+ * see `SeededScheduler` for what is and is not reproducible.
+ *
+ * @since 0.1.0
+ */
+import type * as Cause from "effect/Cause"
+import type * as Effect from "effect/Effect"
+import * as internal from "./internal/explore.js"
+import type * as SeededScheduler from "./SeededScheduler.js"
+
+/**
+ * Options of `explore`: the scheduler's options plus
+ *
+ * - `runs` (default 100): how many seeds to try.
+ * - `seed` (default 0): the first seed; run `i` uses `seed + i - 1`.
+ *
+ * Invalid values (`runs < 1`, a seed that is not a safe integer, invalid scheduler options) are a defect
+ * (`IllegalArgumentException`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends SeededScheduler.Options {
+  readonly runs?: number | undefined
+  readonly seed?: number | undefined
+}
+
+/**
+ * What an exploration that found no failure covered.
+ *
+ * - `runs`: seeds tried; `firstSeed` / `lastSeed`: the range.
+ * - `distinctSchedules`: how many different interleavings the runs took (by scheduler fingerprint). A value of 1
+ *   means the effect has no scheduling choices: it never yields, or never runs two fibers at once.
+ * - `steps`: scheduler tasks run over all runs.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Summary {
+  readonly runs: number
+  readonly firstSeed: number
+  readonly lastSeed: number
+  readonly distinctSchedules: number
+  readonly steps: number
+}
+
+/**
+ * The first failing run of an exploration: its `seed`, its position `run` of `runs`, and the `cause` the effect
+ * failed with (typed failure, defect such as a failed assertion, or interruption). The message names the seed and
+ * how to replay it.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export interface ExploreFailure extends Cause.YieldableError {
+  readonly _tag: "ExploreFailure"
+  readonly seed: number
+  readonly run: number
+  readonly runs: number
+  readonly cause: Cause.Cause<unknown>
+}
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export const ExploreFailure: new(args: {
+  readonly seed: number
+  readonly run: number
+  readonly runs: number
+  readonly cause: Cause.Cause<unknown>
+}) => ExploreFailure = internal.ExploreFailure
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isExploreFailure: (u: unknown) => u is ExploreFailure = internal.isExploreFailure
+
+/**
+ * Runs `self` under `runs` seeded schedulers (seeds `seed`, `seed + 1`, ...), one after the other, and stops at the
+ * first run that fails, failing with an `ExploreFailure` that names the seed. Succeeds with a `Summary` when every
+ * run succeeded.
+ *
+ * Works inside `it.effect` (time through `TestClock`) and `it.live`.
+ *
+ * @example
+ * ```ts
+ * import { assert, it } from "@effect/vitest"
+ * import { Effect, Ref } from "effect"
+ * import { Explore } from "@core-stability/testing"
+ *
+ * it.effect("three increments under a lock always give 3", () =>
+ *   Effect.gen(function*() {
+ *     const summary = yield* Explore.explore(
+ *       Effect.gen(function*() {
+ *         const counter = yield* Ref.make(0)
+ *         const lock = yield* Effect.makeSemaphore(1)
+ *         const increment = lock.withPermits(1)(
+ *           Effect.gen(function*() {
+ *             const value = yield* Ref.get(counter)
+ *             yield* Effect.yieldNow()
+ *             yield* Ref.set(counter, value + 1)
+ *           })
+ *         )
+ *         yield* Effect.all([increment, increment, increment], { concurrency: "unbounded" })
+ *         assert.strictEqual(yield* Ref.get(counter), 3)
+ *       }),
+ *       { runs: 100, seed: 1 }
+ *     )
+ *     assert.isAbove(summary.distinctSchedules, 1)
+ *   }))
+ * ```
+ *
+ * @since 0.1.0
+ * @category testing
+ */
+export const explore: {
+  (options?: Options): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<Summary, ExploreFailure, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, options?: Options): Effect.Effect<Summary, ExploreFailure, R>
+} = internal.explore
+
+/**
+ * Runs `self` once under the seeded scheduler for `seed`, the interleaving `explore` reported. Succeeds with the
+ * effect's value; a failure becomes an `ExploreFailure` naming the seed.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Explore } from "@core-stability/testing"
+ *
+ * declare const scenario: Effect.Effect<number>
+ * // explore reported: "run 7 of 100 failed with seed 6"
+ * const again = Explore.replay(scenario, 6)
+ * ```
+ *
+ * @since 0.1.0
+ * @category testing
+ */
+export const replay: {
+  (
+    seed: number,
+    options?: SeededScheduler.Options
+  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, ExploreFailure, R>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    seed: number,
+    options?: SeededScheduler.Options
+  ): Effect.Effect<A, ExploreFailure, R>
+} = internal.replay

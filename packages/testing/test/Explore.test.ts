@@ -1,0 +1,105 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Effect, Exit, Ref } from "effect"
+import * as Explore from "../src/Explore.js"
+
+/** Three fibers increment a counter with a yield between the read and the write: updates can be lost. */
+const increments = (withLock: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const counter = yield* Ref.make(0)
+    const increment = withLock(Effect.gen(function*() {
+      const value = yield* Ref.get(counter)
+      yield* Effect.yieldNow()
+      yield* Ref.set(counter, value + 1)
+    }))
+    yield* Effect.all([increment, increment, increment], { concurrency: "unbounded", discard: true })
+    return yield* Ref.get(counter)
+  })
+
+const unlocked = increments((self) => self)
+
+const locked = Effect.flatMap(Effect.makeSemaphore(1), (semaphore) => increments(semaphore.withPermits(1)))
+
+const expectThree = (scenario: Effect.Effect<number>) =>
+  Effect.flatMap(
+    scenario,
+    (count) => count === 3 ? Effect.void : Effect.fail(`lost update: counter is ${count}, not 3`)
+  )
+
+const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
+  assert.isTrue(Exit.isFailure(exit))
+  const failure = Cause.failureOption((exit as Exit.Failure<A, E>).cause)
+  assert.isTrue(failure._tag === "Some")
+  return (failure as { readonly value: E }).value
+}
+
+describe("Explore", () => {
+  it.effect("finds a lost update and names the seed", () =>
+    Effect.gen(function*() {
+      const failure = failureOf(yield* Effect.exit(Explore.explore(expectThree(unlocked), { runs: 100 })))
+      assert.isTrue(Explore.isExploreFailure(failure))
+      assert.strictEqual(failure.seed, failure.run - 1)
+      assert.strictEqual(failure.runs, 100)
+      assert.include(failure.message, `failed with seed ${failure.seed}`)
+      assert.include(failure.message, `Explore.replay(effect, ${failure.seed})`)
+      assert.include(failure.message, "lost update")
+    }))
+
+  it.effect("replays the failing interleaving by seed", () =>
+    Effect.gen(function*() {
+      const found = failureOf(yield* Effect.exit(Explore.explore(expectThree(unlocked), { runs: 100, seed: 1000 })))
+      const count = yield* Explore.replay(unlocked, found.seed)
+      assert.isBelow(count, 3)
+      const again = yield* Explore.replay(unlocked, found.seed)
+      assert.strictEqual(again, count)
+      const replayed = failureOf(
+        yield* Effect.exit(Explore.explore(expectThree(unlocked), { runs: 1, seed: found.seed }))
+      )
+      assert.strictEqual(replayed.seed, found.seed)
+      const viaReplay = failureOf(yield* Effect.exit(Explore.replay(expectThree(unlocked), found.seed)))
+      assert.strictEqual(viaReplay.seed, found.seed)
+    }))
+
+  it.effect("a lock fixes the race over 100 seeds", () =>
+    Effect.gen(function*() {
+      const summary = yield* Explore.explore(expectThree(locked), { runs: 100 })
+      assert.strictEqual(summary.runs, 100)
+      assert.strictEqual(summary.firstSeed, 0)
+      assert.strictEqual(summary.lastSeed, 99)
+      assert.isAbove(summary.distinctSchedules, 10)
+      assert.isAbove(summary.steps, 100)
+    }))
+
+  it.effect("counts a single schedule for an effect without concurrency", () =>
+    Effect.gen(function*() {
+      const summary = Explore.explore({ runs: 10, seed: 5 })(Effect.succeed(1))
+      const result = yield* summary
+      assert.strictEqual(result.distinctSchedules, 1)
+      assert.strictEqual(result.firstSeed, 5)
+      assert.strictEqual(result.lastSeed, 14)
+    }))
+
+  it.effect("reports defects such as failed assertions, with the seed", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(Explore.explore(Effect.sync(() => assert.fail("broken invariant")), { runs: 3 }))
+      const failure = failureOf(exit)
+      assert.strictEqual(failure.seed, 0)
+      assert.isTrue(Cause.isDie(failure.cause))
+      assert.include(failure.message, "broken invariant")
+    }))
+
+  it.live("works under it.live with the live clock", () =>
+    Effect.gen(function*() {
+      const sleepy = Effect.flatMap(Effect.makeSemaphore(1), (semaphore) =>
+        Effect.all([semaphore.withPermits(1)(Effect.sleep("1 millis")), semaphore.withPermits(1)(Effect.void)], {
+          concurrency: "unbounded"
+        }))
+      const summary = yield* Explore.explore(sleepy, { runs: 5 })
+      assert.strictEqual(summary.runs, 5)
+    }))
+
+  it.effect("refuses a non-positive number of runs", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(Explore.explore(Effect.void, { runs: 0 }))
+      assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause))
+    }))
+})
