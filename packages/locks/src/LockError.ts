@@ -1,0 +1,238 @@
+/**
+ * The typed errors of `@core-stability/locks`. Each carries what a person needs to fix the bug (the requested lock,
+ * the held stack with acquisition sites, the rule broken) and renders it in `message`, in the spirit of lockdep's
+ * reports ("possible circular locking dependency", "possible recursive locking").
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+import * as Predicate from "effect/Predicate"
+import * as render from "./internal/render.js"
+
+/**
+ * How a lock is taken: `"exclusive"` (an `OrderedLock`), `"read"` or `"write"` (an `OrderedRWLock`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type AccessMode = "exclusive" | "read" | "write"
+
+/**
+ * A lock as it appears in a report.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LockDescription {
+  /** The lock class name, e.g. `"StateMachine.state"`. */
+  readonly name: string
+  /** The instance key, when several instances of the class exist. */
+  readonly key: string | undefined
+  /** The rank in the hierarchy: a fiber takes locks in increasing rank. */
+  readonly rank: number
+  /** `"exclusive"` or `"read-write"`. */
+  readonly kind: "exclusive" | "read-write"
+}
+
+/**
+ * One held lock in a report: the lock, how it is held, by which fiber, since when and where it was taken.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HeldLock {
+  readonly lock: LockDescription
+  readonly mode: AccessMode
+  /** The holder, e.g. `"#12"` or `"#12 (worker-1)"`. */
+  readonly fiber: string
+  /** When it was taken (ms since the epoch, from the `Clock`); `undefined` for locks taken in `"off"` mode. */
+  readonly since: number | undefined
+  /** How long it has been held (ms) when the report was made; `undefined` in `"off"` mode. */
+  readonly heldMs: number | undefined
+  /** The acquisition site (first frame outside the library), when sites are captured. */
+  readonly site: string | undefined
+  /** `true` when the lock is held by an ancestor fiber and inherited for order checking (never ownership). */
+  readonly inherited: boolean
+}
+
+/**
+ * One queued request in a report.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface WaitingRequest {
+  readonly lock: LockDescription
+  readonly mode: AccessMode
+  readonly fiber: string
+  /** When it started waiting (ms since the epoch). */
+  readonly since: number
+  /** How long it has waited (ms). */
+  readonly waitedMs: number
+  readonly site: string | undefined
+}
+
+/**
+ * The ordering rule an acquisition broke.
+ *
+ * - `"rank-inversion"`: a lock of higher rank is held (locks are taken lowest rank first).
+ * - `"same-rank"`: a different lock of the same rank is held, outside `withLocks` and without a held gate lock.
+ * - `"gate-not-held"`: the acquisition is nested under a gate lock that the fiber does not hold.
+ * - `"held-by-ancestor"`: an ancestor fiber holds this very lock; the child would wait for its parent.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type OrderRule = "rank-inversion" | "same-rank" | "gate-not-held" | "held-by-ancestor"
+
+/**
+ * An acquisition that breaks the declared order. In `"strict"` mode it fails before it waits; in `"warn"` mode it
+ * is logged and counted instead. The idea (validate every acquisition against the locks held by the same task)
+ * follows Linux lockdep; the declared ranks follow MySQL's LOCK_ORDER.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class LockOrderViolation extends Data.TaggedError("LockOrderViolation")<{
+  /** The lock being taken. */
+  readonly lock: LockDescription
+  readonly mode: AccessMode
+  /** The fiber taking it. */
+  readonly fiber: string
+  /** Where it is being taken. */
+  readonly site: string | undefined
+  /** The held lock the request conflicts with (for `"gate-not-held"`: the gate). */
+  readonly conflict: HeldLock | LockDescription
+  /** Every lock the fiber holds or inherits, oldest first. */
+  readonly held: ReadonlyArray<HeldLock>
+  readonly rule: OrderRule
+}> {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return render.orderViolation(this)
+  }
+}
+
+/**
+ * Taking a lock the fiber already holds (or a read lock whose reader kind forbids re-reading). It fails at once
+ * instead of hanging, in every mode. Lockdep calls it "possible recursive locking".
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class LockRecursion extends Data.TaggedError("LockRecursion")<{
+  readonly lock: LockDescription
+  readonly mode: AccessMode
+  readonly fiber: string
+  readonly site: string | undefined
+  /** The hold the fiber already has on this lock. */
+  readonly previous: HeldLock
+  readonly held: ReadonlyArray<HeldLock>
+}> {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return render.recursion(this)
+  }
+}
+
+/**
+ * A fiber that holds a read lock asked for the write lock of the same `OrderedRWLock`. Upgrading is not supported:
+ * two readers that both upgrade would wait for each other forever, so the request fails at once.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class LockUpgrade extends Data.TaggedError("LockUpgrade")<{
+  readonly lock: LockDescription
+  readonly fiber: string
+  readonly site: string | undefined
+  /** Every reader of the lock at the time (the requesting fiber included). */
+  readonly readers: ReadonlyArray<HeldLock>
+}> {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return render.upgrade(this)
+  }
+}
+
+/**
+ * An acquisition that waited longer than its timeout. By the time this error is seen the request has left the
+ * lock's queue (unlike async-mutex issue #54), so the lock's state is already right.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class LockTimeout extends Data.TaggedError("LockTimeout")<{
+  readonly lock: LockDescription
+  readonly mode: AccessMode
+  readonly fiber: string
+  readonly site: string | undefined
+  /** The timeout that expired (ms). */
+  readonly timeoutMs: number
+  /** The holders when it expired: fiber, how long they have held it, where they took it. */
+  readonly holders: ReadonlyArray<HeldLock>
+  /** The other requests still queued. */
+  readonly waiters: ReadonlyArray<WaitingRequest>
+}> {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return render.timeout(this)
+  }
+}
+
+/**
+ * Every error an acquisition can fail with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type LockError = LockOrderViolation | LockRecursion | LockUpgrade | LockTimeout
+
+/**
+ * A hierarchy that cannot be built: a duplicate level name, a duplicate rank where ranks must be unique, an
+ * invalid rank, an unknown part in a composition, or contradictory before/after constraints.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class LockHierarchyError extends Data.TaggedError("LockHierarchyError")<{
+  readonly hierarchy: string
+  readonly reason: "DuplicateLevel" | "DuplicateRank" | "InvalidRank" | "UnknownPart" | "Contradiction" | "Empty"
+  /** The names in conflict (levels, parts, or the cycle of a contradiction in order). */
+  readonly conflict: ReadonlyArray<string>
+}> {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return render.hierarchyError(this)
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isLockError = (u: unknown): u is LockError =>
+  Predicate.isTagged(u, "LockOrderViolation") || Predicate.isTagged(u, "LockRecursion") ||
+  Predicate.isTagged(u, "LockUpgrade") || Predicate.isTagged(u, "LockTimeout")
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isLockOrderViolation = (u: unknown): u is LockOrderViolation => u instanceof LockOrderViolation
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isLockTimeout = (u: unknown): u is LockTimeout => u instanceof LockTimeout

@@ -1,0 +1,864 @@
+/**
+ * The lock engine shared by `OrderedLock` and `OrderedRWLock`.
+ *
+ * Every lock is a `LockState`: the holders (one writer or several readers) and a FIFO queue of waiters. Every fiber
+ * that takes locks in a checking mode has a `FiberLocks`: its own held stack and the holds it inherited from its
+ * parent at fork time. An acquisition runs in four steps, all synchronous inside the caller's masked region:
+ *
+ * 1. `begin`: recursion and upgrade checks (every mode), then the order check against the held stack (`strict` and
+ *    `warn`), then the fast path: take the lock when it is free and nobody queues (`grant`).
+ * 2. `waitFor` (contended only): a `Waiter` joins the queue inside `Effect.async`; its canceller leaves the queue, so
+ *    an interrupted or timed-out waiter is gone at once. `drain` hands the lock over to waiters in FIFO order.
+ * 3. `release`: removes the hold from the lock and from its owner's stack, records the hold time, and drains.
+ *
+ * The wait-for graph is exact in these structures (a waiter knows its fiber and lock, a lock its holders), and a
+ * learned lock-class graph can hook into `checkOrder` with the held stack: that is where a deadlock detector plugs in.
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
+import * as MetricLabel from "effect/MetricLabel"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
+import { LockConfig, type Settings, type Sites } from "../LockConfig.js"
+import {
+  type AccessMode,
+  type HeldLock,
+  type LockDescription,
+  type LockError,
+  LockOrderViolation,
+  LockRecursion,
+  LockTimeout,
+  LockUpgrade,
+  type OrderRule,
+  type WaitingRequest
+} from "../LockError.js"
+import * as metrics from "./metrics.js"
+
+/** A runtime fiber of any type. */
+export type AnyFiber = Fiber.RuntimeFiber<unknown, unknown>
+
+/** How a lock state is taken: exclusive locks are always taken for `"write"`. */
+export type Access = "read" | "write"
+
+/** `"queued"`: readers queue behind a waiting writer; `"recursive"`: a fiber already reading the class reads on. */
+export type ReaderKind = "queued" | "recursive"
+
+// -----------------------------------------------------------------------------
+// acquisition sites
+// -----------------------------------------------------------------------------
+
+/** Frames kept past the library's entry point: a call site, or a stack. */
+const SITE_FRAMES = { "call-site": 4, "stack": 24 } as const
+const libraryFrame = /[\\/](?:locks|effect)[\\/](?:src|dist)[\\/]|\(node:|^node:/
+
+const cwdPrefix = typeof process === "object" && typeof process.cwd === "function" ? `${process.cwd()}/` : undefined
+
+const parseFrames = (stack: string | undefined): ReadonlyArray<string> => {
+  if (stack === undefined) return []
+  const frames: Array<string> = []
+  for (const raw of stack.split("\n").slice(1)) {
+    const line = raw.trim().replace(/^at /, "").replace("file://", "").replace(/^<anonymous> \((.*)\)$/, "$1")
+    if (line.length === 0 || libraryFrame.test(line)) continue
+    frames.push(cwdPrefix === undefined ? line : line.replace(cwdPrefix, ""))
+  }
+  return frames
+}
+
+/**
+ * Where an acquisition was written: an unformatted V8 stack trace captured when the acquiring effect is built
+ * (about 1.5 us), formatted on first use.
+ */
+export class Site {
+  #frames: ReadonlyArray<string> | undefined
+  constructor(private readonly trace: { stack?: string }) {}
+  /** The user frames (library and Effect frames removed), innermost first. */
+  get frames(): ReadonlyArray<string> {
+    if (this.#frames === undefined) this.#frames = parseFrames(this.trace.stack)
+    return this.#frames
+  }
+  /** The first user frame, e.g. `src/Account.ts:42:11`. */
+  get callSite(): string | undefined {
+    return this.frames[0]
+  }
+}
+
+/**
+ * The text of a site: the captured call site, else the span the fiber was in (cheap: a reference kept at
+ * acquisition, named only when a report needs it).
+ */
+export const siteText = (site: Site | undefined, span: Tracer.AnySpan | undefined): string | undefined =>
+  site !== undefined ? site.callSite : span !== undefined && span._tag === "Span" ? `span ${span.name}` : undefined
+
+const currentSpan = (context: Context.Context<never>): Tracer.AnySpan | undefined =>
+  context.unsafeMap.get(Tracer.ParentSpan.key)
+
+/** A library function a user calls: the frames from it up are the library's. */
+export type EntryPoint = (...args: Array<any>) => unknown
+
+/**
+ * Captures the stack (unformatted) above `entry`, the library function the user called: V8 skips every frame from
+ * `entry` up, so the frames kept are the caller's.
+ */
+export const captureSite = (sites: "call-site" | "stack", entry: EntryPoint): Site => {
+  const trace: { stack?: string } = {}
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = SITE_FRAMES[sites]
+  Error.captureStackTrace(trace, entry)
+  Error.stackTraceLimit = limit
+  return new Site(trace)
+}
+
+// -----------------------------------------------------------------------------
+// registry and lock classes
+// -----------------------------------------------------------------------------
+
+/** A lock class: every lock of one name shares its rank and its metric tags. */
+export class LockClass {
+  #tags: Partial<Record<AccessMode, ReadonlyArray<MetricLabel.MetricLabel>>> = {}
+  constructor(readonly name: string, readonly rank: number) {}
+  /** The metric tags of this class for a mode, built once (a stable array keeps the metric hook lookup cached). */
+  tags(mode: AccessMode): ReadonlyArray<MetricLabel.MetricLabel> {
+    let tags = this.#tags[mode]
+    if (tags === undefined) {
+      tags = [MetricLabel.make("lock", this.name), MetricLabel.make("mode", mode)]
+      this.#tags[mode] = tags
+    }
+    return tags
+  }
+}
+
+/** The lock classes of a program and the locks that are held or waited for right now. */
+export class Registry {
+  readonly classes = new Map<string, LockClass>()
+  /**
+   * Locks with a holder or a waiter, as an intrusive doubly-linked list (a lock joins when it becomes busy and leaves
+   * when it becomes idle: a few pointer writes, no hashing on the acquisition path).
+   */
+  busy: LockState | undefined = undefined
+  #nextId = 0
+
+  /** The class of that name; throws when it exists with another rank (two declarations disagree). */
+  lockClass(name: string, rank: number): LockClass {
+    const existing = this.classes.get(name)
+    if (existing !== undefined) {
+      if (existing.rank !== rank) {
+        throw new Error(
+          `lock class ${name} is declared with rank ${rank}, but it exists with rank ${existing.rank}: ` +
+            `build every lock of a program from one hierarchy`
+        )
+      }
+      return existing
+    }
+    const created = new LockClass(name, rank)
+    this.classes.set(name, created)
+    return created
+  }
+
+  nextLockId(): number {
+    return this.#nextId++
+  }
+
+  markBusy(lock: LockState): void {
+    lock.busy = true
+    lock.nextBusy = this.busy
+    if (this.busy !== undefined) this.busy.prevBusy = lock
+    this.busy = lock
+  }
+
+  markIdle(lock: LockState): void {
+    lock.busy = false
+    if (lock.prevBusy === undefined) this.busy = lock.nextBusy
+    else lock.prevBusy.nextBusy = lock.nextBusy
+    if (lock.nextBusy !== undefined) lock.nextBusy.prevBusy = lock.prevBusy
+    lock.prevBusy = undefined
+    lock.nextBusy = undefined
+  }
+
+  /** The busy locks, most recently busy first. */
+  busyLocks(): Array<LockState> {
+    const result: Array<LockState> = []
+    for (let lock = this.busy; lock !== undefined; lock = lock.nextBusy) result.push(lock)
+    return result
+  }
+}
+
+// -----------------------------------------------------------------------------
+// per-fiber held locks
+// -----------------------------------------------------------------------------
+
+/**
+ * The locks one fiber holds (`held`, oldest first) and the holds it inherited from its parent when it was forked
+ * (`inherited`, for order checking only; a released inherited hold is skipped).
+ */
+export class FiberLocks {
+  readonly held: Array<Hold> = []
+  constructor(public fiber: AnyFiber | undefined, readonly inherited: Array<Hold>) {}
+}
+
+const ROOT = new FiberLocks(undefined, [])
+
+/**
+ * Fork policy: a child starts with a snapshot of the holds its parent has at fork time (inherited for order checking,
+ * never ownership). When the parent holds nothing, the child gets the parent's own record and replaces it with a
+ * fresh one on its first acquisition, so forking costs nothing for fibers that do not hold locks.
+ */
+const forkLocks = (parent: FiberLocks): FiberLocks => {
+  if (parent.held.length === 0 && parent.inherited.length === 0) return parent
+  const inherited: Array<Hold> = []
+  for (const hold of parent.inherited) if (!hold.released) inherited.push(hold)
+  for (const hold of parent.held) inherited.push(hold)
+  return new FiberLocks(undefined, inherited)
+}
+
+/**
+ * The held locks of the current fiber. Join policy: a child's held set never merges into its parent's (`Fiber.join`
+ * and `Effect.all` merge FiberRefs by default; this one keeps the parent's value).
+ */
+export const currentFiberLocks: FiberRef.FiberRef<FiberLocks> = FiberRef.unsafeMake(ROOT, {
+  fork: forkLocks,
+  join: (parent) => parent
+})
+
+/** A label shown next to the fiber id in reports; not inherited by children. */
+export const currentFiberName: FiberRef.FiberRef<string | undefined> = FiberRef.unsafeMake<string | undefined>(
+  undefined,
+  { fork: () => undefined, join: (parent) => parent }
+)
+
+/**
+ * `FiberRuntime.setFiberRef`: every runtime fiber has it, the public `RuntimeFiber` interface does not list it. It
+ * is the synchronous counterpart of `FiberRef.set`, which cannot run inside the synchronous acquisition step.
+ */
+interface SettableFiber {
+  setFiberRef<X>(fiberRef: FiberRef.FiberRef<X>, value: X): void
+}
+
+/** The fiber's own record, bound on first use (one `setFiberRef` per fiber, none per acquisition). */
+export const fiberLocksOf = (fiber: AnyFiber): FiberLocks => {
+  const current = fiber.getFiberRef(currentFiberLocks)
+  if (current.fiber === fiber) return current
+  if (current.fiber === undefined && current !== ROOT) {
+    current.fiber = fiber
+    return current
+  }
+  const fresh = new FiberLocks(fiber, [])
+  ;(fiber as unknown as SettableFiber).setFiberRef(currentFiberLocks, fresh)
+  return fresh
+}
+
+/** `#12` or `#12 (name)`. */
+export const fiberLabel = (fiber: AnyFiber): string => {
+  const id = FiberId.threadName(fiber.id())
+  const name = fiber.getFiberRef(currentFiberName)
+  return name === undefined ? id : `${id} (${name})`
+}
+
+// -----------------------------------------------------------------------------
+// locks, holds, waiters
+// -----------------------------------------------------------------------------
+
+/** One hold of a lock by a fiber. */
+export class Hold {
+  released = false
+  constructor(
+    readonly lock: LockState,
+    readonly access: Access,
+    readonly fiber: AnyFiber,
+    /** The owner's record; `undefined` for holds taken in `"off"` mode. */
+    readonly owner: FiberLocks | undefined,
+    /** Grant time (ms, from the Clock); `NaN` in `"off"` mode (a number either way keeps the shape monomorphic). */
+    readonly since: number,
+    readonly site: Site | undefined,
+    /** The span the fiber was in when it took the lock. */
+    readonly span: Tracer.AnySpan | undefined,
+    /** The `withLocks` batch the hold belongs to: same-rank locks of one batch are legal together. */
+    readonly batch: object | undefined,
+    /** The clock to time the hold with when metrics are on. */
+    readonly clock: Clock.Clock | undefined
+  ) {}
+}
+
+/** One acquisition request, built once when the acquiring effect is built. */
+export interface Request {
+  readonly lock: LockState
+  readonly access: Access
+  readonly site: Site | undefined
+  readonly batch: object | undefined
+  /** The gate lock this acquisition is nested under (same-rank instances are legal while the gate is held). */
+  readonly gate: LockState | undefined
+  readonly timeout: Duration.Duration | undefined
+}
+
+/** A queued acquisition. */
+export class Waiter {
+  prev: Waiter | undefined = undefined
+  next: Waiter | undefined = undefined
+  queued = false
+  hold: Hold | undefined = undefined
+  resume: ((effect: Effect.Effect<void>) => void) | undefined = undefined
+  constructor(readonly pending: Pending, readonly since: number, readonly clock: Clock.Clock) {}
+}
+
+/** The state of one lock. */
+export class LockState {
+  writer: Hold | undefined = undefined
+  readonly readers: Array<Hold> = []
+  head: Waiter | undefined = undefined
+  tail: Waiter | undefined = undefined
+  busy = false
+  prevBusy: LockState | undefined = undefined
+  nextBusy: LockState | undefined = undefined
+  constructor(
+    readonly registry: Registry,
+    readonly id: number,
+    readonly cls: LockClass,
+    readonly key: string | undefined,
+    readonly kind: "exclusive" | "read-write",
+    readonly readerKind: ReaderKind,
+    readonly timeout: Duration.Duration | undefined,
+    readonly sites: Sites
+  ) {}
+
+  get name(): string {
+    return this.cls.name
+  }
+
+  get rank(): number {
+    return this.cls.rank
+  }
+
+  get label(): string {
+    return this.key === undefined ? this.cls.name : `${this.cls.name}[${this.key}]`
+  }
+
+  describe(): LockDescription {
+    return { name: this.cls.name, key: this.key, rank: this.cls.rank, kind: this.kind }
+  }
+
+  modeOf(access: Access): AccessMode {
+    return this.kind === "exclusive" ? "exclusive" : access
+  }
+
+  get idle(): boolean {
+    return this.writer === undefined && this.readers.length === 0 && this.head === undefined
+  }
+
+  waiters(): ReadonlyArray<Waiter> {
+    const result: Array<Waiter> = []
+    for (let w = this.head; w !== undefined; w = w.next) result.push(w)
+    return result
+  }
+}
+
+export const makeLockState = (
+  registry: Registry,
+  options: {
+    readonly name: string
+    readonly rank: number
+    readonly key?: string | undefined
+    readonly timeout?: Duration.DurationInput | undefined
+    readonly sites: Sites
+  },
+  kind: "exclusive" | "read-write",
+  readerKind: ReaderKind
+): LockState =>
+  new LockState(
+    registry,
+    registry.nextLockId(),
+    registry.lockClass(options.name, options.rank),
+    options.key,
+    kind,
+    readerKind,
+    options.timeout === undefined ? undefined : Duration.decode(options.timeout),
+    options.sites
+  )
+
+/** Canonical order: rank, then instance key, then class name, then creation order. */
+export const canonicalOrder = (a: LockState, b: LockState): number => {
+  if (a.rank !== b.rank) return a.rank - b.rank
+  const ka = a.key ?? ""
+  const kb = b.key ?? ""
+  if (ka !== kb) return ka < kb ? -1 : 1
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1
+  return a.id - b.id
+}
+
+// -----------------------------------------------------------------------------
+// reports
+// -----------------------------------------------------------------------------
+
+export const describeHold = (hold: Hold, now: number | undefined, inherited: boolean): HeldLock => ({
+  lock: hold.lock.describe(),
+  mode: hold.lock.modeOf(hold.access),
+  fiber: fiberLabel(hold.fiber),
+  since: Number.isNaN(hold.since) ? undefined : hold.since,
+  heldMs: Number.isNaN(hold.since) || now === undefined ? undefined : now - hold.since,
+  site: siteText(hold.site, hold.span),
+  inherited
+})
+
+export const describeWaiter = (waiter: Waiter, now: number): WaitingRequest => ({
+  lock: waiter.pending.req.lock.describe(),
+  mode: waiter.pending.req.lock.modeOf(waiter.pending.req.access),
+  fiber: fiberLabel(waiter.pending.fiber),
+  since: waiter.since,
+  waitedMs: now - waiter.since,
+  site: siteText(waiter.pending.req.site, waiter.pending.span)
+})
+
+/** The holds that count for a fiber's ordering: live inherited ones, then its own, oldest first. */
+const heldStack = (owner: FiberLocks | undefined, now: number | undefined): Array<HeldLock> => {
+  if (owner === undefined) return []
+  const result: Array<HeldLock> = []
+  for (const hold of owner.inherited) if (!hold.released) result.push(describeHold(hold, now, true))
+  for (const hold of owner.held) result.push(describeHold(hold, now, false))
+  return result
+}
+
+const holdersOf = (lock: LockState, now: number | undefined): Array<HeldLock> => {
+  const result: Array<HeldLock> = []
+  if (lock.writer !== undefined) result.push(describeHold(lock.writer, now, false))
+  for (const reader of lock.readers) result.push(describeHold(reader, now, false))
+  return result
+}
+
+// -----------------------------------------------------------------------------
+// acquisition
+// -----------------------------------------------------------------------------
+
+/** A request that could not be granted synchronously: it waits (or, for try-locks, gives up). */
+export class Pending {
+  constructor(
+    readonly req: Request,
+    readonly fiber: AnyFiber,
+    readonly owner: FiberLocks | undefined,
+    readonly settings: Settings,
+    readonly clock: Clock.Clock | undefined,
+    readonly span: Tracer.AnySpan | undefined,
+    readonly warning: LockOrderViolation | undefined,
+    readonly reentrant: boolean
+  ) {}
+}
+
+const holdsReadOfClass = (owner: FiberLocks | undefined, cls: LockClass): boolean => {
+  if (owner === undefined) return false
+  for (const hold of owner.held) if (hold.access === "read" && hold.lock.cls === cls) return true
+  return false
+}
+
+const canTake = (lock: LockState, access: Access, reentrant: boolean, owner: FiberLocks | undefined): boolean => {
+  if (lock.writer !== undefined) return false
+  if (access === "write") return lock.readers.length === 0 && lock.head === undefined
+  if (lock.head === undefined || reentrant) return true
+  return lock.readerKind === "recursive" && holdsReadOfClass(owner, lock.cls)
+}
+
+const grant = (
+  lock: LockState,
+  req: Request,
+  fiber: AnyFiber,
+  owner: FiberLocks | undefined,
+  clock: Clock.Clock | undefined,
+  span: Tracer.AnySpan | undefined,
+  settings: Settings
+): Hold => {
+  const timed = clock !== undefined && settings.metrics
+  const hold = new Hold(
+    lock,
+    req.access,
+    fiber,
+    owner,
+    clock === undefined ? Number.NaN : clock.unsafeCurrentTimeMillis(),
+    req.site,
+    span,
+    req.batch,
+    timed ? clock : undefined
+  )
+  if (req.access === "write") lock.writer = hold
+  else lock.readers.push(hold)
+  if (owner !== undefined) owner.held.push(hold)
+  if (!lock.busy) lock.registry.markBusy(lock)
+  if (timed) metrics.acquisitions.unsafeUpdate(1, lock.cls.tags(lock.modeOf(req.access)))
+  return hold
+}
+
+const ownHold = (lock: LockState, fiber: AnyFiber): Hold | undefined => {
+  if (lock.writer !== undefined && lock.writer.fiber === fiber) return lock.writer
+  for (let i = lock.readers.length - 1; i >= 0; i--) {
+    const reader = lock.readers[i]!
+    if (reader.fiber === fiber) return reader
+  }
+  return undefined
+}
+
+const nowOf = (clock: Clock.Clock | undefined): number | undefined =>
+  clock === undefined ? undefined : clock.unsafeCurrentTimeMillis()
+
+/** The rule a request breaks against one held lock, if any. */
+const conflictWith = (hold: Hold, req: Request, gateHeld: boolean): OrderRule | undefined => {
+  const lock = req.lock
+  if (hold.lock === lock) return "held-by-ancestor"
+  if (hold.lock.rank > lock.rank) return "rank-inversion"
+  if (hold.lock.rank < lock.rank) return undefined
+  if (gateHeld || (req.batch !== undefined && hold.batch === req.batch)) return undefined
+  if (
+    req.access === "read" && hold.access === "read" && lock.readerKind === "recursive" &&
+    hold.lock.readerKind === "recursive"
+  ) return undefined
+  return "same-rank"
+}
+
+/** Drops released inherited holds, so a long-lived child does not keep its parent's holds (and fiber) alive. */
+const compact = (inherited: Array<Hold>): void => {
+  let kept = 0
+  for (const hold of inherited) if (!hold.released) inherited[kept++] = hold
+  inherited.length = kept
+}
+
+/** Checks a request against the fiber's held and inherited locks: the first rule broken and the lock involved. */
+export const checkOrder = (
+  owner: FiberLocks,
+  req: Request
+): readonly [OrderRule, Hold | LockState] | undefined => {
+  let gateHeld = false
+  if (req.gate !== undefined) {
+    for (const hold of owner.held) {
+      if (hold.lock === req.gate) gateHeld = true
+    }
+  }
+  let released = 0
+  for (const hold of owner.inherited) {
+    if (hold.released) {
+      released++
+      continue
+    }
+    const rule = conflictWith(hold, req, gateHeld)
+    if (rule !== undefined) return [rule, hold]
+  }
+  if (released > 0) compact(owner.inherited)
+  for (const hold of owner.held) {
+    const rule = conflictWith(hold, req, gateHeld)
+    if (rule !== undefined) return [rule, hold]
+  }
+  if (req.gate !== undefined && !gateHeld) return ["gate-not-held", req.gate]
+  return undefined
+}
+
+/** The outcome of a try-lock that found the lock busy. */
+export const NotAvailable: unique symbol = Symbol.for("@core-stability/locks/NotAvailable")
+
+/**
+ * Step 1 of an acquisition, synchronous, inside the caller's masked region: checks, then the fast path.
+ * `tryOnly` requests never wait, so they skip the order check (a try-lock cannot deadlock) but are recorded as held.
+ */
+export const begin = (
+  fiber: AnyFiber,
+  req: Request,
+  tryOnly: boolean
+): Hold | Pending | LockError | typeof NotAvailable => {
+  const context = fiber.currentContext
+  const settings = Context.get(context, LockConfig)
+  const lock = req.lock
+  let reentrant = false
+  if (lock.writer !== undefined || lock.readers.length > 0) {
+    const previous = ownHold(lock, fiber)
+    if (previous !== undefined) {
+      if (req.access === "write" && previous.access === "read") return upgradeError(fiber, req, settings)
+      if (req.access === "write" || previous.access === "write" || lock.readerKind === "queued") {
+        return recursionError(fiber, req, previous, settings)
+      }
+      reentrant = true
+    }
+  }
+  if (settings.mode === "off") {
+    if (canTake(lock, req.access, reentrant, undefined)) {
+      return grant(lock, req, fiber, undefined, undefined, undefined, settings)
+    }
+    return tryOnly
+      ? NotAvailable
+      : new Pending(req, fiber, undefined, settings, undefined, undefined, undefined, reentrant)
+  }
+  const owner = fiberLocksOf(fiber)
+  const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+  const span = currentSpan(context)
+  let warning: LockOrderViolation | undefined = undefined
+  if (!reentrant && !tryOnly) {
+    const broken = checkOrder(owner, req)
+    if (broken !== undefined) {
+      const now = clock.unsafeCurrentTimeMillis()
+      const [rule, conflict] = broken
+      const error = new LockOrderViolation({
+        lock: lock.describe(),
+        mode: lock.modeOf(req.access),
+        fiber: fiberLabel(fiber),
+        site: siteText(req.site, span),
+        conflict: conflict instanceof Hold
+          ? describeHold(conflict, now, conflict.owner !== owner)
+          : conflict.describe(),
+        held: heldStack(owner, now),
+        rule
+      })
+      if (settings.metrics) metrics.orderViolations.unsafeUpdate(1, lock.cls.tags(lock.modeOf(req.access)))
+      if (settings.mode === "strict") return error
+      warning = error
+    }
+  }
+  if (warning === undefined && canTake(lock, req.access, reentrant, owner)) {
+    return grant(lock, req, fiber, owner, clock, span, settings)
+  }
+  return tryOnly ? NotAvailable : new Pending(req, fiber, owner, settings, clock, span, warning, reentrant)
+}
+
+const recursionError = (fiber: AnyFiber, req: Request, previous: Hold, settings: Settings): LockRecursion => {
+  const clock = settings.mode === "off" ? undefined : Context.get(fiber.currentDefaultServices, Clock.Clock)
+  const now = nowOf(clock)
+  return new LockRecursion({
+    lock: req.lock.describe(),
+    mode: req.lock.modeOf(req.access),
+    fiber: fiberLabel(fiber),
+    site: req.site?.callSite,
+    previous: describeHold(previous, now, false),
+    held: settings.mode === "off" ? [describeHold(previous, now, false)] : heldStack(fiberLocksOf(fiber), now)
+  })
+}
+
+const upgradeError = (fiber: AnyFiber, req: Request, settings: Settings): LockUpgrade => {
+  const clock = settings.mode === "off" ? undefined : Context.get(fiber.currentDefaultServices, Clock.Clock)
+  return new LockUpgrade({
+    lock: req.lock.describe(),
+    fiber: fiberLabel(fiber),
+    site: req.site?.callSite,
+    readers: holdersOf(req.lock, nowOf(clock))
+  })
+}
+
+// -----------------------------------------------------------------------------
+// waiting
+// -----------------------------------------------------------------------------
+
+const enqueue = (lock: LockState, waiter: Waiter): void => {
+  waiter.queued = true
+  waiter.prev = lock.tail
+  if (lock.tail === undefined) lock.head = waiter
+  else lock.tail.next = waiter
+  lock.tail = waiter
+  if (!lock.busy) lock.registry.markBusy(lock)
+}
+
+const unlink = (lock: LockState, waiter: Waiter): void => {
+  if (waiter.prev === undefined) lock.head = waiter.next
+  else waiter.prev.next = waiter.next
+  if (waiter.next === undefined) lock.tail = waiter.prev
+  else waiter.next.prev = waiter.prev
+  waiter.prev = undefined
+  waiter.next = undefined
+  waiter.queued = false
+}
+
+const settle = (lock: LockState): void => {
+  if (lock.busy && lock.idle) lock.registry.markIdle(lock)
+}
+
+/** Hands the lock to queued waiters in FIFO order: one writer, or every reader up to the next writer. */
+const drain = (lock: LockState): void => {
+  while (lock.head !== undefined && lock.writer === undefined) {
+    const waiter = lock.head
+    const p = waiter.pending
+    if (p.req.access === "write" && lock.readers.length > 0) return
+    unlink(lock, waiter)
+    waiter.hold = grant(lock, p.req, p.fiber, p.owner, p.clock, p.span, p.settings)
+    if (p.settings.metrics && p.settings.mode !== "off") {
+      const tags = lock.cls.tags(lock.modeOf(p.req.access))
+      metrics.contended.unsafeUpdate(1, tags)
+      metrics.waitTime.unsafeUpdate(waiter.clock.unsafeCurrentTimeMillis() - waiter.since, tags)
+    }
+    waiter.resume!(Effect.void)
+  }
+}
+
+/** Leaves the queue (the canceller of a wait); a no-op once the waiter was granted or has left. */
+const cancel = (waiter: Waiter): void => {
+  if (!waiter.queued) return
+  const lock = waiter.pending.req.lock
+  unlink(lock, waiter)
+  drain(lock)
+  settle(lock)
+}
+
+/** After a failed or interrupted wait: give back what was granted in the meantime, or leave the queue. */
+const abandon = (waiter: Waiter): void => {
+  if (waiter.hold !== undefined) release(waiter.hold)
+  else cancel(waiter)
+}
+
+const timeoutError = (waiter: Waiter, timeout: Duration.Duration): LockTimeout => {
+  const p = waiter.pending
+  const lock = p.req.lock
+  const now = waiter.clock.unsafeCurrentTimeMillis()
+  if (p.settings.metrics && p.settings.mode !== "off") {
+    metrics.timeouts.unsafeUpdate(1, lock.cls.tags(lock.modeOf(p.req.access)))
+  }
+  return new LockTimeout({
+    lock: lock.describe(),
+    mode: lock.modeOf(p.req.access),
+    fiber: fiberLabel(p.fiber),
+    site: siteText(p.req.site, p.span),
+    timeoutMs: Duration.toMillis(timeout),
+    holders: holdersOf(lock, now),
+    waiters: lock.waiters().map((w) => describeWaiter(w, now))
+  })
+}
+
+type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+
+/**
+ * Step 2, for a request that must wait: queue, wait (interruptibly, with the timeout), and come back with the hold.
+ * Runs inside the caller's masked region; only the wait itself is restored to interruptible.
+ */
+export const waitFor = (p: Pending, restore: Restore): Effect.Effect<Hold, LockError> =>
+  Effect.suspend(() => {
+    const lock = p.req.lock
+    const clock = p.clock ?? Context.get(p.fiber.currentDefaultServices, Clock.Clock)
+    const waiter = new Waiter(p, clock.unsafeCurrentTimeMillis(), clock)
+    const wait = Effect.async<void>((resume) => {
+      if (canTake(lock, p.req.access, p.reentrant, p.owner)) {
+        waiter.hold = grant(lock, p.req, p.fiber, p.owner, p.clock, p.span, p.settings)
+        resume(Effect.void)
+        return
+      }
+      waiter.resume = resume
+      enqueue(lock, waiter)
+      return Effect.sync(() => cancel(waiter))
+    })
+    const timeout = p.req.timeout ?? lock.timeout ?? p.settings.timeout
+    const timed = Duration.isFinite(timeout) ? Effect.asVoid(Effect.timeoutOption(wait, timeout)) : wait
+    const logged = p.warning === undefined ? timed : Effect.zipRight(Effect.logWarning(p.warning.message), timed)
+    return Effect.matchCauseEffect(restore(logged), {
+      onFailure: (cause) => {
+        abandon(waiter)
+        return Effect.failCause(cause)
+      },
+      onSuccess: () => {
+        if (waiter.hold !== undefined) return Effect.succeed(waiter.hold)
+        cancel(waiter)
+        return Effect.fail(timeoutError(waiter, timeout))
+      }
+    })
+  })
+
+// -----------------------------------------------------------------------------
+// release
+// -----------------------------------------------------------------------------
+
+/** Step 3: gives a hold back. A hold is released exactly once; a second release is a broken invariant (a defect). */
+export const release = (hold: Hold): void => {
+  if (hold.released) throw new Error(`bad unlock balance: ${hold.lock.label} released twice`)
+  hold.released = true
+  const lock = hold.lock
+  if (hold.access === "write") {
+    lock.writer = undefined
+  } else {
+    lock.readers.splice(lock.readers.lastIndexOf(hold), 1)
+  }
+  if (hold.owner !== undefined) {
+    const held = hold.owner.held
+    if (held[held.length - 1] === hold) held.pop()
+    else held.splice(held.lastIndexOf(hold), 1)
+  }
+  if (hold.clock !== undefined) {
+    metrics.holdTime.unsafeUpdate(
+      hold.clock.unsafeCurrentTimeMillis() - hold.since,
+      lock.cls.tags(lock.modeOf(hold.access))
+    )
+  }
+  drain(lock)
+  settle(lock)
+}
+
+// -----------------------------------------------------------------------------
+// combinators
+// -----------------------------------------------------------------------------
+
+/**
+ * Releases the hold when `body` exits, whatever the exit. Called inside the acquisition's masked region, so the
+ * handlers run uninterruptibly and need no mask of their own (unlike `Effect.onExit`).
+ */
+const releasing = <A, E, R>(body: Effect.Effect<A, E, R>, hold: Hold): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.exit(body), (exit) => {
+    release(hold)
+    return exit
+  })
+
+/** Runs `self` while holding the request's lock; the lock is released on every exit. */
+export const withRequest = <A, E, R>(req: Request, self: Effect.Effect<A, E, R>): Effect.Effect<A, E | LockError, R> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.withFiberRuntime<A, E | LockError, R>((fiber) => {
+      const started = begin(fiber, req, false)
+      if (started instanceof Hold) return releasing(restore(self), started)
+      if (started instanceof Pending) {
+        return Effect.flatMap(waitFor(started, restore), (hold) => releasing(restore(self), hold))
+      }
+      return Effect.fail(started as LockError)
+    })
+  )
+
+/** Runs `self` with several requests taken one after the other (they are already in canonical order). */
+export const withRequests = <A, E, R>(
+  reqs: ReadonlyArray<Request>,
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | LockError, R> =>
+  reqs.reduceRight<Effect.Effect<A, E | LockError, R>>((inner, req) => withRequest(req, inner), self)
+
+/** Runs `self` only if the lock can be taken at once; `None` otherwise. */
+export const withRequestIfAvailable = <A, E, R>(
+  req: Request,
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<Option.Option<A>, E | LockError, R> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.withFiberRuntime<Option.Option<A>, E | LockError, R>((fiber) => {
+      const started = begin(fiber, req, true)
+      if (started instanceof Hold) return releasing(Effect.asSome(restore(self)), started)
+      if (started === NotAvailable) return Effect.succeed(Option.none())
+      return Effect.fail(started as LockError)
+    })
+  )
+
+const addRelease = (fiber: AnyFiber, hold: Hold): Effect.Effect<void> =>
+  Scope.addFinalizer(
+    Context.unsafeGet(fiber.currentContext, Scope.Scope),
+    Effect.sync(() => release(hold))
+  )
+
+/** Takes the lock until the current scope closes. */
+export const scopedRequest = (req: Request): Effect.Effect<void, LockError, Scope.Scope> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.withFiberRuntime<void, LockError, Scope.Scope>((fiber) => {
+      const started = begin(fiber, req, false)
+      if (started instanceof Hold) return addRelease(fiber, started)
+      if (started instanceof Pending) {
+        return Effect.flatMap(waitFor(started, restore), (hold) => addRelease(fiber, hold))
+      }
+      return Effect.fail(started as LockError)
+    })
+  )
+
+/** Takes the lock until the current scope closes if it is free now; `false` otherwise. */
+export const scopedRequestIfAvailable = (req: Request): Effect.Effect<boolean, LockError, Scope.Scope> =>
+  Effect.uninterruptible(
+    Effect.withFiberRuntime<boolean, LockError, Scope.Scope>((fiber) => {
+      const started = begin(fiber, req, true)
+      if (started instanceof Hold) return Effect.as(addRelease(fiber, started), true)
+      if (started === NotAvailable) return Effect.succeed(false)
+      return Effect.fail(started as LockError)
+    })
+  )
+
+/** Whether the current fiber holds the lock (in any mode). */
+export const heldByCurrentFiber = (lock: LockState): Effect.Effect<boolean> =>
+  Effect.withFiberRuntime((fiber) => Effect.succeed(ownHold(lock, fiber) !== undefined))
