@@ -6,6 +6,10 @@
  * must hold (with `assert` from `@effect/vitest`, a failed `Effect`, or a defect). Seeds are consecutive:
  * run `i` (1-based) uses `seed + i - 1`, so `explore(effect, { seed: s, runs: 1 })` replays the run that used `s`.
  *
+ * Fibers a run starts and does not end (daemons, forks it does not join) are not interrupted when the run ends: they
+ * keep running on that run's scheduler, which runs itself until nothing is pending, alongside the later runs. Since
+ * they are part of no seed's replay, end them inside the run (or check with `LeakCheck.expectNoLeaks`).
+ *
  * The approach follows randomized schedulers with replayable seeds (shuttle and loom in Rust, jcstress in Java);
  * see `SeededScheduler` for what is and is not reproducible.
  *
@@ -90,7 +94,9 @@ export const isExploreFailure: (u: unknown) => u is ExploreFailure = internal.is
  * first run that fails, failing with an `ExploreFailure` that names the seed. Succeeds with a `Summary` when every
  * run succeeded.
  *
- * Works inside `it.effect` (time through `TestClock`) and `it.live`.
+ * Works inside `it.effect` (time through `TestClock`) and `it.live`. Under Effect 3.22.4, a run that interrupts a
+ * fiber inside `Effect.sleep` or `TestClock.adjust` can leave `TestClock` locked (see `SeededScheduler`): explore such
+ * scenarios with `preemption: false`.
  *
  * @example
  * ```ts

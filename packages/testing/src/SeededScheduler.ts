@@ -8,6 +8,21 @@
  * any scheduler: interleavings are reproducible as long as the code under test waits on `TestClock`, `Deferred`,
  * `Queue` and other Effect primitives, not on real time or real I/O.
  *
+ * The scheduler drives itself: the first task handed to it queues a microtask that runs pending tasks (a macrotask
+ * turn every `stepsPerTurn` steps) until none is left, and so does every later task, also after `run` / `runWith`
+ * returned. A fiber started under the scheduler keeps it (Effect reads `FiberRef.currentScheduler` from the fiber,
+ * and fibers it forks inherit it), so fibers that outlive the run (daemons, forks the run did not join, TestClock's
+ * warning fiber, finalizers they run) finish on it, with the same seeded choices and preemption, and nothing is left
+ * pending. Their steps after the run count in `steps` and `fingerprint` but belong to no replay: a run is reproducible
+ * from its seed alone when it ends everything it started.
+ *
+ * Preemption can pause a fiber between any two run-loop operations, and an interrupt sent meanwhile takes effect
+ * there; that is what finds atomicity bugs, Effect's own included: Effect 3.22.4's `Semaphore.withPermits` keeps its
+ * permit when the fiber is interrupted right after taking it (fixed upstream in Effect-TS/effect#6910). `TestClock` guards its state with such semaphores, so a fiber
+ * interrupted inside `Effect.sleep` or `TestClock.adjust` under `it.effect` can leave the test clock locked: the next
+ * TestClock call, or the test's teardown, then waits forever. Use `preemption: false` for such scenarios until the
+ * effect dependency has the fix.
+ *
  * The idea is the one behind randomized concurrency testers such as Java's jcstress "stress" mode, Go's
  * `-race -cpu` shuffling and loom / shuttle in Rust (a random scheduler with a replayable seed); the feasibility
  * and the op-budget caveat are recorded in the project's effect-stack notes.

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Ref } from "effect"
+import { Cause, Chunk, Duration, Effect, Exit, Fiber, Queue, Ref, TestClock } from "effect"
 import * as Explore from "../src/Explore.js"
 
 /** Three fibers increment a counter with a yield between the read and the write: updates can be lost. */
@@ -96,6 +96,46 @@ describe("Explore", () => {
       const summary = yield* Explore.explore(sleepy, { runs: 5 })
       assert.strictEqual(summary.runs, 5)
     }))
+
+  // The reported scenario: the first TestClock sleep of the test forks TestClock's warning fiber on run 1's seeded
+  // scheduler, where it stays after the run. Nothing may be stranded; the per-test timeout turns a hang into a failure.
+  it.effect(
+    "TestClock sleeps woken by a forked adjust finish in every run, and the test ends",
+    () =>
+      Effect.gen(function*() {
+        const summary = yield* Explore.explore(
+          Effect.gen(function*() {
+            const adjuster = yield* Effect.fork(TestClock.adjust(Duration.seconds(1)))
+            yield* Effect.sleep(Duration.seconds(1))
+            yield* Fiber.join(adjuster)
+          }),
+          { runs: 20 }
+        )
+        assert.strictEqual(summary.runs, 20)
+      }),
+    5_000
+  )
+
+  it.effect("fibers that outlive their run keep running after the exploration", () =>
+    Effect.gen(function*() {
+      const woke = yield* Queue.unbounded<number>()
+      const summary = yield* Explore.explore(
+        Effect.gen(function*() {
+          // A daemon that outlives the run, asleep on TestClock when the run ends.
+          const before = Chunk.size(yield* TestClock.sleeps())
+          yield* Effect.forkDaemon(Effect.zipRight(Effect.sleep(Duration.seconds(1)), Queue.offer(woke, before)))
+          while (Chunk.size(yield* TestClock.sleeps()) === before) {
+            yield* Effect.yieldNow()
+          }
+        }),
+        { runs: 20 }
+      )
+      assert.strictEqual(summary.runs, 20)
+      assert.strictEqual(Chunk.size(yield* TestClock.sleeps()), 20)
+      yield* TestClock.adjust(Duration.seconds(1))
+      const order = Chunk.toReadonlyArray(yield* Queue.takeN(woke, 20))
+      assert.deepStrictEqual([...order].sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i))
+    }), 5_000)
 
   it.effect("refuses a non-positive number of runs", () =>
     Effect.gen(function*() {
