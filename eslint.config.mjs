@@ -4,7 +4,16 @@ import tseslint from "typescript-eslint"
 
 export default tseslint.config(
   {
-    ignores: ["**/dist/**", "packages/*/docs/**", "**/node_modules/**", "**/build/**", "docs/**", "**/out/**", "**/*.md", "**/fixtures/**"]
+    ignores: [
+      "**/dist/**",
+      "packages/*/docs/**",
+      "**/node_modules/**",
+      "**/build/**",
+      "docs/**",
+      "**/out/**",
+      "**/*.md",
+      "**/fixtures/**"
+    ]
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
