@@ -1,0 +1,949 @@
+import type { LockError } from "@core-stability/locks"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { dual } from "effect/Function"
+import * as Inspectable from "effect/Inspectable"
+import * as MetricBoundaries from "effect/MetricBoundaries"
+import * as Option from "effect/Option"
+import { pipeArguments } from "effect/Pipeable"
+import * as Predicate from "effect/Predicate"
+import type * as Scope from "effect/Scope"
+import * as BufferError from "../BufferError.js"
+import type * as BufferManager from "../BufferManager.js"
+import type * as ResourcePool from "../ResourcePool.js"
+import * as BufferLocks from "./bufferLocks.js"
+import * as Instruments from "./instruments.js"
+import * as pool from "./resourcePool.js"
+
+/** @internal */
+export const TypeId: BufferManager.TypeId = Symbol.for(
+  "@core-stability/coordinator/BufferManager"
+) as BufferManager.TypeId
+
+/** @internal */
+export const defaultStages = { capture: 1000, processing: 500, storage: 250 } as const
+
+/** @internal */
+export const defaultChannels = ["left", "right"] as const
+
+/** @internal */
+export const defaultFrame: BufferManager.FrameConfig = {
+  samplesPerFrame: 480,
+  channelCount: 2,
+  bytesPerSample: 2,
+  sampleRateHz: 16000
+}
+
+/** @internal */
+export const defaultLatencyBoundaries: ReadonlyArray<number> = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
+
+/** @internal */
+export const backpressure = (timeoutMs: number): BufferManager.OverflowPolicy => ({ _tag: "Backpressure", timeoutMs })
+
+/** @internal */
+export const dropOldest: BufferManager.OverflowPolicy = { _tag: "DropOldest" }
+
+/** @internal */
+export const reject: BufferManager.OverflowPolicy = { _tag: "Reject" }
+
+/** @internal */
+export const defaultOverflow: BufferManager.OverflowPolicy = backpressure(500)
+
+/**
+ * Small payloads are copied out into views of a shared slab (like Node's `Buffer` pool): allocating an `ArrayBuffer`
+ * per item costs more than the rest of put and take together, and a large slab amortises its allocation best.
+ * Sizes in bytes.
+ */
+const SLAB_BYTES = 256 * 1024
+const SLAB_ITEM_MAX = 4 * 1024
+
+/** The largest queue capacity, in items: a queue's ring is allocated up front. */
+const MAX_CAPACITY = 1 << 24
+
+const OPEN = "open"
+const CLOSING = "closing"
+const CLOSED = "closed"
+
+/** Wakes the first waiter of a set; a waiter removes itself when woken. */
+const wakeOne = (waiters: Set<() => void>): void => {
+  const first = waiters.values().next()
+  if (first.done !== true) first.value()
+}
+
+const wakeAll = (waiters: Set<() => void>): void => {
+  for (const waiter of Array.from(waiters)) waiter()
+}
+
+/**
+ * Suspends until woken, unless `ready()` already holds. The check and the registration happen in one synchronous
+ * step, so a wake-up between them cannot be lost. The signal carries no item: the woken fiber checks again when it
+ * runs, so a fiber interrupted between its wake-up and its check loses nothing (and passes the wake-up on).
+ */
+const waitUntil = (waiters: Set<() => void>, ready: () => boolean): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    if (ready()) {
+      resume(Effect.void)
+      return
+    }
+    const waiter = () => {
+      waiters.delete(waiter)
+      resume(Effect.void)
+    }
+    waiters.add(waiter)
+    return Effect.sync(() => {
+      waiters.delete(waiter)
+    })
+  })
+
+/**
+ * One bounded FIFO queue. The ring keeps each item in parallel arrays (no object per item): the stored bytes (a pool
+ * buffer, or the item's own copy when the pool tier was exhausted), the pool tier (`undefined` for a copy), the payload
+ * length in bytes, the metadata and the enqueue time (ms). An item's sequence number is not stored: the head's is
+ * `taken + dropped`.
+ */
+class QueueImpl<M> {
+  readonly stored: Array<Uint8Array | undefined>
+  readonly tiers: Array<pool.Tier | undefined>
+  readonly lengths: Float64Array
+  readonly metas: Array<M | undefined>
+  readonly enqueuedAt: Float64Array
+  head = 0
+  size = 0
+  readonly takers = new Set<() => void>()
+  readonly putters = new Set<() => void>()
+  readonly channelCell: pool.Cell
+  put = 0
+  taken = 0
+  dropped = 0
+  overflowed = 0
+  rejected = 0
+  unpooled = 0
+  highWater = 0
+  latencyCount = 0
+  latencySumMs = 0
+  latencyMaxMs = 0
+  latencyLastMs = 0
+  readonly putCounter: Instruments.Counter
+  readonly takenCounter: Instruments.Counter
+  readonly droppedCounter: Instruments.Counter
+  readonly overflowCounter: Instruments.Counter
+  readonly rejectedCounter: Instruments.Counter
+  readonly sizeGauge: Instruments.Gauge
+  readonly highWaterGauge: Instruments.Gauge
+  readonly latencyHistogram: Instruments.Histogram
+
+  constructor(
+    readonly stage: string,
+    readonly channel: string,
+    readonly capacity: number,
+    readonly policy: BufferManager.OverflowPolicy,
+    manager: string,
+    boundaries: MetricBoundaries.MetricBoundaries,
+    poolImpl: pool.PoolImpl
+  ) {
+    this.stored = new Array(capacity)
+    this.tiers = new Array(capacity)
+    this.lengths = new Float64Array(capacity)
+    this.metas = new Array(capacity)
+    this.enqueuedAt = new Float64Array(capacity)
+    this.channelCell = poolImpl.channelCell(channel)
+    const labels = { manager, stage, channel }
+    this.putCounter = Instruments.counter("buffer_items_put", "items enqueued", labels)
+    this.takenCounter = Instruments.counter("buffer_items_taken", "items dequeued by take, poll or flush", labels)
+    this.droppedCounter = Instruments.counter("buffer_items_dropped", "items discarded (drop-oldest, cleanup)", labels)
+    this.overflowCounter = Instruments.counter("buffer_overflows", "puts that found the queue full", labels)
+    this.rejectedCounter = Instruments.counter("buffer_puts_rejected", "puts refused by the overflow policy", labels)
+    this.sizeGauge = Instruments.gauge("buffer_queue_size", "items queued", labels)
+    this.highWaterGauge = Instruments.gauge("buffer_queue_high_water", "most items queued at once", labels)
+    this.latencyHistogram = Instruments.histogram(
+      "buffer_latency_ms",
+      "time from enqueue to dequeue (ms)",
+      boundaries,
+      labels
+    )
+    this.putCounter.hook.update(0)
+    this.takenCounter.hook.update(0)
+    this.droppedCounter.hook.update(0)
+    this.overflowCounter.hook.update(0)
+    this.rejectedCounter.hook.update(0)
+    this.sizeGauge.hook.update(0)
+    this.highWaterGauge.hook.update(0)
+  }
+
+  push(stored: Uint8Array, tier: pool.Tier | undefined, length: number, meta: M, enqueuedAt: number): void {
+    const end = this.head + this.size
+    const slot = end < this.capacity ? end : end - this.capacity
+    this.stored[slot] = stored
+    this.tiers[slot] = tier
+    this.lengths[slot] = length
+    this.metas[slot] = meta
+    this.enqueuedAt[slot] = enqueuedAt
+    this.size++
+    this.put++
+    this.putCounter.hook.update(1)
+    this.sizeGauge.hook.update(this.size)
+    if (this.size > this.highWater) {
+      this.highWater = this.size
+      this.highWaterGauge.hook.update(this.size)
+    }
+    if (this.takers.size > 0) wakeOne(this.takers)
+  }
+
+  /** Removes the head item (read its slot first); the caller counts it as taken or dropped. */
+  advance(): void {
+    const slot = this.head
+    this.stored[slot] = undefined
+    this.tiers[slot] = undefined
+    this.metas[slot] = undefined
+    this.head = slot + 1 < this.capacity ? slot + 1 : 0
+    this.size--
+    this.sizeGauge.hook.update(this.size)
+    if (this.putters.size > 0) wakeOne(this.putters)
+  }
+
+  countDropped(n: number): void {
+    this.dropped += n
+    this.droppedCounter.hook.update(n)
+  }
+
+  countTaken(latencyMs: number): void {
+    this.taken++
+    this.takenCounter.hook.update(1)
+    this.latencyCount++
+    this.latencySumMs += latencyMs
+    this.latencyLastMs = latencyMs
+    if (latencyMs > this.latencyMaxMs) this.latencyMaxMs = latencyMs
+    this.latencyHistogram.hook.update(latencyMs)
+  }
+
+  stats(): BufferManager.QueueStats {
+    return {
+      stage: this.stage,
+      channel: this.channel,
+      capacity: this.capacity,
+      policy: this.policy,
+      put: this.put,
+      taken: this.taken,
+      dropped: this.dropped,
+      overflowed: this.overflowed,
+      rejected: this.rejected,
+      unpooled: this.unpooled,
+      size: this.size,
+      highWater: this.highWater,
+      latency: {
+        count: this.latencyCount,
+        lastMs: this.latencyLastMs,
+        meanMs: this.latencyCount === 0 ? 0 : this.latencySumMs / this.latencyCount,
+        maxMs: this.latencyMaxMs
+      }
+    }
+  }
+
+  metrics(): BufferManager.QueueMetrics {
+    return {
+      stage: this.stage,
+      channel: this.channel,
+      put: this.putCounter.metric,
+      taken: this.takenCounter.metric,
+      dropped: this.droppedCounter.metric,
+      overflowed: this.overflowCounter.metric,
+      rejected: this.rejectedCounter.metric,
+      size: this.sizeGauge.metric,
+      highWater: this.highWaterGauge.metric,
+      latency: this.latencyHistogram.metric
+    }
+  }
+}
+
+/** @internal */
+export const deriveFrame = (config: BufferManager.FrameConfig): BufferManager.Frame => ({
+  ...config,
+  bytesPerChannel: config.samplesPerFrame * config.bytesPerSample,
+  bytes: config.samplesPerFrame * config.bytesPerSample * config.channelCount,
+  durationMs: (config.samplesPerFrame / config.sampleRateHz) * 1000
+})
+
+const invalid = (field: string, value: unknown, reason: string) =>
+  new BufferError.InvalidConfig({ module: "BufferManager", field, value, reason })
+
+const isPositiveInteger = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n > 0
+
+const validateFrame = (
+  frame: Partial<BufferManager.FrameConfig> | undefined,
+  base: BufferManager.FrameConfig
+): BufferManager.FrameConfig | BufferError.InvalidConfig => {
+  const merged = { ...base, ...frame }
+  for (const field of ["samplesPerFrame", "channelCount", "bytesPerSample", "sampleRateHz"] as const) {
+    if (!isPositiveInteger(merged[field])) return invalid(`frame.${field}`, merged[field], "a positive integer")
+  }
+  return {
+    samplesPerFrame: merged.samplesPerFrame,
+    channelCount: merged.channelCount,
+    bytesPerSample: merged.bytesPerSample,
+    sampleRateHz: merged.sampleRateHz
+  }
+}
+
+const validatePolicy = (
+  field: string,
+  policy: BufferManager.OverflowPolicy
+): BufferError.InvalidConfig | undefined => {
+  switch (policy._tag) {
+    case "Backpressure":
+      return Number.isFinite(policy.timeoutMs) && policy.timeoutMs >= 0 ?
+        undefined :
+        invalid(`${field}.timeoutMs`, policy.timeoutMs, "a finite number of ms, 0 or more")
+    case "DropOldest":
+    case "Reject":
+      return undefined
+    default:
+      return invalid(field, (policy as { _tag: unknown })._tag, "Backpressure, DropOldest or Reject")
+  }
+}
+
+interface Resolved {
+  readonly name: string
+  readonly stages: ReadonlyArray<readonly [string, number]>
+  readonly channels: ReadonlyArray<string>
+  readonly policies: ReadonlyMap<string, BufferManager.OverflowPolicy>
+  readonly frame: BufferManager.FrameConfig
+  readonly boundaries: MetricBoundaries.MetricBoundaries
+}
+
+const isPolicy = (u: unknown): u is BufferManager.OverflowPolicy =>
+  Predicate.hasProperty(u, "_tag") && typeof u._tag === "string"
+
+const resolve = (options: BufferManager.Options<string, string> | undefined): Resolved | BufferError.InvalidConfig => {
+  const name = options?.name ?? "buffers"
+  if (name.length === 0) return invalid("name", "\"\"", "a non-empty string")
+  const stages = Object.entries(options?.stages ?? defaultStages)
+  if (stages.length === 0) return invalid("stages", "{}", "at least one stage")
+  for (const [stage, capacity] of stages) {
+    if (!isPositiveInteger(capacity) || capacity > MAX_CAPACITY) {
+      return invalid(`stages.${stage}`, capacity, `a positive integer (items), at most ${MAX_CAPACITY}`)
+    }
+  }
+  const channels = options?.channels ?? defaultChannels
+  if (channels.length === 0) return invalid("channels", "[]", "at least one channel")
+  if (new Set(channels).size !== channels.length) return invalid("channels", channels.join(","), "unique names")
+  const overflow = options?.overflow
+  const policies = new Map<string, BufferManager.OverflowPolicy>()
+  for (const [stage] of stages) {
+    const policy = overflow === undefined ?
+      defaultOverflow :
+      isPolicy(overflow) ?
+      overflow :
+      (overflow as Readonly<Record<string, BufferManager.OverflowPolicy | undefined>>)[stage] ?? defaultOverflow
+    const error = validatePolicy(
+      isPolicy(overflow) || overflow === undefined ? "overflow" : `overflow.${stage}`,
+      policy
+    )
+    if (error !== undefined) return error
+    policies.set(stage, policy)
+  }
+  if (overflow !== undefined && !isPolicy(overflow)) {
+    for (const stage of Object.keys(overflow)) {
+      if (!policies.has(stage)) return invalid(`overflow.${stage}`, stage, "a configured stage")
+    }
+  }
+  const frame = validateFrame(options?.frame, defaultFrame)
+  if (frame instanceof BufferError.InvalidConfig) return frame
+  const latency = options?.latencyBoundariesMs ?? defaultLatencyBoundaries
+  for (let i = 0; i < latency.length; i++) {
+    const bound = latency[i]!
+    if (!(Number.isFinite(bound) && bound > 0 && (i === 0 || bound > latency[i - 1]!))) {
+      return invalid(`latencyBoundariesMs[${i}]`, bound, "positive, finite and ascending (ms)")
+    }
+  }
+  if (latency.length === 0) return invalid("latencyBoundariesMs", "[]", "at least one boundary (ms)")
+  return {
+    name,
+    stages,
+    channels,
+    policies,
+    frame,
+    boundaries: MetricBoundaries.fromIterable(latency)
+  }
+}
+
+class RegionImpl implements BufferManager.UpdateRegion {
+  open = true
+  frame: BufferManager.FrameConfig
+  state: Readonly<Record<string, unknown>>
+  constructor(readonly manager: ManagerImpl<any>) {
+    this.frame = manager.frame
+    this.state = manager.state
+  }
+  get get(): Effect.Effect<BufferManager.UpdateSnapshot, BufferError.UpdateRegionClosed> {
+    return Effect.suspend(() =>
+      this.open ?
+        Effect.succeed({ frame: deriveFrame(this.frame), state: this.state }) :
+        Effect.fail(new BufferError.UpdateRegionClosed({ manager: this.manager.name }))
+    )
+  }
+  set(
+    patch: BufferManager.UpdatePatch
+  ): Effect.Effect<void, BufferError.UpdateRegionClosed | BufferError.InvalidConfig> {
+    return Effect.suspend((): Effect.Effect<void, BufferError.UpdateRegionClosed | BufferError.InvalidConfig> => {
+      if (!this.open) return Effect.fail(new BufferError.UpdateRegionClosed({ manager: this.manager.name }))
+      const frame = validateFrame(patch.frame, this.frame)
+      if (frame instanceof BufferError.InvalidConfig) return Effect.fail(frame)
+      this.frame = frame
+      if (patch.state !== undefined) this.state = { ...this.state, ...patch.state }
+      return Effect.void
+    })
+  }
+}
+
+/** @internal */
+export class ManagerImpl<M> implements BufferManager.BufferManager<any, any, M> {
+  readonly [TypeId] = {
+    _S: (_: unknown) => _,
+    _C: (_: unknown) => _,
+    _M: (_: M) => _
+  }
+  readonly name: string
+  readonly stages: ReadonlyArray<string>
+  readonly channels: ReadonlyArray<string>
+  readonly queues = new Map<string, Map<string, QueueImpl<M>>>()
+  readonly ordered: Array<QueueImpl<M>> = []
+  readonly poolImpl: pool.PoolImpl
+  readonly ownerCell: pool.Cell
+  slab = new ArrayBuffer(SLAB_BYTES)
+  slabOffset = 0
+  status: BufferManager.Status = OPEN
+  frame: BufferManager.FrameConfig
+  state: Readonly<Record<string, unknown>> = {}
+
+  constructor(
+    resolved: Resolved,
+    readonly pool: ResourcePool.ResourcePool,
+    readonly clock: Clock.Clock,
+    readonly locks: BufferLocks.BufferLocks
+  ) {
+    this.name = resolved.name
+    this.poolImpl = pool as pool.PoolImpl
+    this.ownerCell = this.poolImpl.ownerCell(resolved.name)
+    this.stages = resolved.stages.map(([stage]) => stage)
+    this.channels = resolved.channels
+    this.frame = resolved.frame
+    for (const [stage, capacity] of resolved.stages) {
+      const byChannel = new Map<string, QueueImpl<M>>()
+      for (const channel of resolved.channels) {
+        const queue = new QueueImpl<M>(
+          stage,
+          channel,
+          capacity,
+          resolved.policies.get(stage)!,
+          resolved.name,
+          resolved.boundaries,
+          this.poolImpl
+        )
+        byChannel.set(channel, queue)
+        this.ordered.push(queue)
+      }
+      this.queues.set(stage, byChannel)
+    }
+  }
+
+  lookup(stage: string, channel: string): QueueImpl<M> | BufferError.UnknownQueue {
+    const queue = this.queues.get(stage)?.get(channel)
+    return queue ?? new BufferError.UnknownQueue({ stage, channel, stages: this.stages, channels: this.channels })
+  }
+
+  /** Stores a copy of the payload: in a pool buffer, or in a plain copy when the tier is exhausted. */
+  enqueue(queue: QueueImpl<M>, payload: Uint8Array, meta: M): void {
+    const length = payload.length
+    const tier = this.poolImpl.tierFor(length)!
+    const backing = this.poolImpl.acquire(tier, this.ownerCell, queue.channelCell)
+    const now = this.clock.unsafeCurrentTimeMillis()
+    if (backing !== undefined) {
+      backing.set(payload)
+      queue.push(backing, tier, length, meta, now)
+    } else {
+      queue.unpooled++
+      queue.push(payload.slice(), undefined, length, meta, now)
+    }
+  }
+
+  /** Copies a small payload into the current slab and returns the exact-length view; a large one gets its own copy. */
+  copyOut(backing: Uint8Array, length: number): Uint8Array {
+    if (length > SLAB_ITEM_MAX) return backing.slice(0, length)
+    if (this.slabOffset + length > SLAB_BYTES) {
+      this.slab = new ArrayBuffer(SLAB_BYTES)
+      this.slabOffset = 0
+    }
+    const view = new Uint8Array(this.slab, this.slabOffset, length)
+    view.set(length === backing.length ? backing : new Uint8Array(backing.buffer, backing.byteOffset, length))
+    this.slabOffset += (length + 7) & ~7
+    return view
+  }
+
+  /** Dequeues one item, counted as taken, handing its payload over as the caller's own exact-length copy. */
+  takeOne(queue: QueueImpl<M>, staged: boolean): BufferManager.Item<M> | undefined {
+    if (queue.size === 0) return undefined
+    const slot = queue.head
+    const stored = queue.stored[slot]!
+    const tier = queue.tiers[slot]
+    const length = queue.lengths[slot]!
+    const meta = queue.metas[slot] as M
+    const enqueuedAt = queue.enqueuedAt[slot]!
+    const sequence = queue.taken + queue.dropped
+    queue.advance()
+    let payload = stored
+    if (tier !== undefined) {
+      payload = this.copyOut(stored, length)
+      this.poolImpl.restore(tier, stored, this.ownerCell, queue.channelCell, staged, undefined)
+    }
+    const latencyMs = Math.max(0, this.clock.unsafeCurrentTimeMillis() - enqueuedAt)
+    queue.countTaken(latencyMs)
+    return { stage: queue.stage, channel: queue.channel, sequence, payload, meta, enqueuedAt, latencyMs }
+  }
+
+  /** Discards the oldest item, counted as dropped, returning its pool buffer. */
+  dropOne(queue: QueueImpl<M>, staged: boolean): boolean {
+    if (queue.size === 0) return false
+    const slot = queue.head
+    const stored = queue.stored[slot]!
+    const tier = queue.tiers[slot]
+    queue.advance()
+    if (tier !== undefined) this.poolImpl.restore(tier, stored, this.ownerCell, queue.channelCell, staged, undefined)
+    queue.countDropped(1)
+    return true
+  }
+
+  held(): number {
+    return this.poolImpl.ownerInUse(this.name)
+  }
+
+  closeQueues(): void {
+    for (const queue of this.ordered) {
+      wakeAll(queue.putters)
+      wakeAll(queue.takers)
+    }
+  }
+
+  stats(): BufferManager.Stats {
+    const queues = this.ordered.map((queue) => queue.stats())
+    let put = 0
+    let taken = 0
+    let dropped = 0
+    let overflowed = 0
+    let rejected = 0
+    let queued = 0
+    for (const queue of queues) {
+      put += queue.put
+      taken += queue.taken
+      dropped += queue.dropped
+      overflowed += queue.overflowed
+      rejected += queue.rejected
+      queued += queue.size
+    }
+    return {
+      name: this.name,
+      status: this.status,
+      frame: deriveFrame(this.frame),
+      state: this.state,
+      queues,
+      totals: { put, taken, dropped, overflowed, rejected, queued },
+      heldBuffers: this.held()
+    }
+  }
+
+  toJSON(): unknown {
+    return { _id: "BufferManager", ...this.stats() }
+  }
+  toString(): string {
+    return Inspectable.format(this.toJSON())
+  }
+  [Inspectable.NodeInspectSymbol](): unknown {
+    return this.toJSON()
+  }
+  pipe() {
+    // eslint-disable-next-line prefer-rest-params
+    return pipeArguments(this, arguments)
+  }
+}
+
+/** @internal */
+export const toImpl = <M>(self: BufferManager.BufferManager<any, any, M>): ManagerImpl<M> => self as ManagerImpl<M>
+
+/** @internal */
+export const isBufferManager = (u: unknown): u is BufferManager.BufferManager<never, never, unknown> =>
+  Predicate.hasProperty(u, TypeId)
+
+const poolFor = (options: BufferManager.Options<string, string> | undefined, resolved: Resolved) =>
+  options?.pool ?? pool.unsafeMake({ name: resolved.name })
+
+/** @internal */
+export const unsafeMake = <M>(
+  options?: BufferManager.Options<string, string>
+): BufferManager.BufferManager<any, any, M> => {
+  const resolved = resolve(options)
+  if (resolved instanceof BufferError.InvalidConfig) throw resolved
+  return new ManagerImpl<M>(resolved, poolFor(options, resolved), Clock.make(), BufferLocks.unsafeMake(resolved.name))
+}
+
+/** @internal */
+export const make = <M>(
+  options?: BufferManager.Options<string, string>
+): Effect.Effect<BufferManager.BufferManager<any, any, M>, BufferError.InvalidConfig, Scope.Scope> =>
+  Effect.gen(function*() {
+    const resolved = resolve(options)
+    if (resolved instanceof BufferError.InvalidConfig) return yield* Effect.fail(resolved)
+    const clock = yield* Effect.clock
+    const locks = yield* BufferLocks.make(resolved.name)
+    const manager = new ManagerImpl<M>(resolved, poolFor(options, resolved), clock, locks)
+    yield* Effect.addFinalizer(() => Effect.orDie(cleanupImpl<M, never, never>(manager, undefined)))
+    return manager
+  })
+
+// -----------------------------------------------------------------------------
+// put / take / poll
+// -----------------------------------------------------------------------------
+
+type PutError =
+  | BufferError.UnknownQueue
+  | BufferError.BufferClosed
+  | BufferError.BufferFull
+  | BufferError.BufferTooLarge
+
+const putSlow = <M>(
+  self: ManagerImpl<M>,
+  queue: QueueImpl<M>,
+  payload: Uint8Array,
+  meta: M,
+  timeoutMs: number
+): Effect.Effect<void, PutError> => {
+  const attempt = (restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) => {
+    const loop: Effect.Effect<void, BufferError.BufferClosed> = Effect.suspend(() => {
+      if (self.status !== OPEN) {
+        return Effect.fail(
+          new BufferError.BufferClosed({ stage: queue.stage, channel: queue.channel, operation: "put" })
+        )
+      }
+      if (queue.size < queue.capacity) {
+        self.enqueue(queue, payload, meta)
+        return Effect.void
+      }
+      return Effect.flatMap(
+        Effect.onInterrupt(
+          restore(waitUntil(queue.putters, () => queue.size < queue.capacity || self.status !== OPEN)),
+          () =>
+            Effect.sync(() => {
+              if (queue.size < queue.capacity) wakeOne(queue.putters)
+            })
+        ),
+        () => loop
+      )
+    })
+    return loop
+  }
+  return Effect.uninterruptibleMask(attempt).pipe(
+    Effect.timeoutFail({
+      duration: Duration.millis(timeoutMs),
+      onTimeout: () => {
+        queue.rejected++
+        queue.rejectedCounter.hook.update(1)
+        return new BufferError.BufferFull({
+          stage: queue.stage,
+          channel: queue.channel,
+          capacity: queue.capacity,
+          policy: "Backpressure",
+          waitedMs: timeoutMs
+        })
+      }
+    })
+  )
+}
+
+const putImpl = <M>(
+  self: ManagerImpl<M>,
+  stage: string,
+  channel: string,
+  payload: Uint8Array,
+  meta: M
+): Effect.Effect<void, PutError> =>
+  Effect.suspend(() => {
+    const queue = self.lookup(stage, channel)
+    if (queue instanceof BufferError.UnknownQueue) return Effect.fail(queue)
+    if (self.status !== OPEN) {
+      return Effect.fail(new BufferError.BufferClosed({ stage, channel, operation: "put" }))
+    }
+    if (payload.length > self.poolImpl.largest) {
+      return Effect.fail(new BufferError.BufferTooLarge({ requested: payload.length, largest: self.poolImpl.largest }))
+    }
+    if (queue.size < queue.capacity) {
+      self.enqueue(queue, payload, meta)
+      return Effect.void
+    }
+    queue.overflowed++
+    queue.overflowCounter.hook.update(1)
+    const policy = queue.policy
+    switch (policy._tag) {
+      case "DropOldest": {
+        self.dropOne(queue, false)
+        self.enqueue(queue, payload, meta)
+        return Effect.void
+      }
+      case "Reject": {
+        queue.rejected++
+        queue.rejectedCounter.hook.update(1)
+        return Effect.fail(
+          new BufferError.BufferFull({ stage, channel, capacity: queue.capacity, policy: "Reject", waitedMs: 0 })
+        )
+      }
+      case "Backpressure":
+        return putSlow(self, queue, payload, meta, policy.timeoutMs)
+    }
+  })
+
+const isManagerFirst = (args: IArguments) => args[0] instanceof ManagerImpl
+
+/** @internal */
+export const put = dual(
+  isManagerFirst,
+  <M>(
+    self: BufferManager.BufferManager<any, any, M>,
+    stage: string,
+    channel: string,
+    payload: Uint8Array,
+    meta?: M
+  ): Effect.Effect<void, PutError> => putImpl(toImpl(self), stage, channel, payload, meta as M)
+) as any
+
+const closedTake = (queue: QueueImpl<unknown>) =>
+  new BufferError.BufferClosed({ stage: queue.stage, channel: queue.channel, operation: "take" })
+
+const takeSlow = <M>(
+  self: ManagerImpl<M>,
+  queue: QueueImpl<M>
+): Effect.Effect<BufferManager.Item<M>, BufferError.BufferClosed> =>
+  Effect.uninterruptibleMask((restore) => {
+    const loop: Effect.Effect<BufferManager.Item<M>, BufferError.BufferClosed> = Effect.suspend(() => {
+      const item = self.takeOne(queue, false)
+      if (item !== undefined) return Effect.succeed(item)
+      if (self.status !== OPEN) return Effect.fail(closedTake(queue))
+      return Effect.flatMap(
+        Effect.onInterrupt(restore(waitUntil(queue.takers, () => queue.size > 0 || self.status !== OPEN)), () =>
+          Effect.sync(() => {
+            if (queue.size > 0) {
+              wakeOne(queue.takers)
+            }
+          })),
+        () =>
+          loop
+      )
+    })
+    return loop
+  })
+
+/** @internal */
+export const take = dual(
+  isManagerFirst,
+  <M>(
+    self: BufferManager.BufferManager<any, any, M>,
+    stage: string,
+    channel: string
+  ): Effect.Effect<BufferManager.Item<M>, BufferError.UnknownQueue | BufferError.BufferClosed> =>
+    Effect.suspend((): Effect.Effect<BufferManager.Item<M>, BufferError.UnknownQueue | BufferError.BufferClosed> => {
+      const impl = toImpl(self)
+      const queue = impl.lookup(stage, channel)
+      if (queue instanceof BufferError.UnknownQueue) return Effect.fail(queue)
+      const item = impl.takeOne(queue, false)
+      if (item !== undefined) return Effect.succeed(item)
+      if (impl.status !== OPEN) return Effect.fail(closedTake(queue))
+      return takeSlow(impl, queue)
+    })
+) as any
+
+/** @internal */
+export const poll = dual(
+  isManagerFirst,
+  <M>(
+    self: BufferManager.BufferManager<any, any, M>,
+    stage: string,
+    channel: string
+  ): Effect.Effect<Option.Option<BufferManager.Item<M>>, BufferError.UnknownQueue> =>
+    Effect.suspend(() => {
+      const impl = toImpl(self)
+      const queue = impl.lookup(stage, channel)
+      if (queue instanceof BufferError.UnknownQueue) return Effect.fail(queue)
+      return Effect.succeed(Option.fromNullable(impl.takeOne(queue, false)))
+    })
+) as any
+
+// -----------------------------------------------------------------------------
+// flush / cleanup / reopen
+// -----------------------------------------------------------------------------
+
+const drainTo = <M, E, R>(
+  self: ManagerImpl<M>,
+  sink: (item: BufferManager.Item<M>) => Effect.Effect<void, E, R>,
+  staged: boolean
+): Effect.Effect<number, E, R> =>
+  Effect.suspend(() => {
+    let flushed = 0
+    let index = 0
+    const next: Effect.Effect<number, E, R> = Effect.suspend(() => {
+      while (index < self.ordered.length) {
+        const item = self.takeOne(self.ordered[index]!, staged)
+        if (item !== undefined) {
+          flushed++
+          return Effect.zipRight(sink(item), next)
+        }
+        index++
+      }
+      return Effect.succeed(flushed)
+    })
+    return next
+  })
+
+/** @internal */
+export const flush = dual(
+  2,
+  <M, E, R>(
+    self: BufferManager.BufferManager<any, any, M>,
+    sink: (item: BufferManager.Item<M>) => Effect.Effect<void, E, R>
+  ): Effect.Effect<number, E, R> => drainTo(toImpl(self), sink, false)
+)
+
+const dropAll = <M>(self: ManagerImpl<M>): number => {
+  let dropped = 0
+  for (const queue of self.ordered) {
+    while (self.dropOne(queue, true)) dropped++
+  }
+  return dropped
+}
+
+const verify = <M>(self: ManagerImpl<M>): BufferError.CleanupIncomplete | undefined => {
+  const queued: Record<string, number> = {}
+  let empty = true
+  for (const queue of self.ordered) {
+    if (queue.size > 0) {
+      empty = false
+      queued[`${queue.stage}/${queue.channel}`] = queue.size
+    }
+  }
+  const held = self.held()
+  return empty && held === 0 ? undefined : new BufferError.CleanupIncomplete({ queued, held })
+}
+
+const cleanupImpl = <M, E, R>(
+  self: ManagerImpl<M>,
+  sink: ((item: BufferManager.Item<M>) => Effect.Effect<void, E, R>) | undefined
+): Effect.Effect<BufferManager.CleanupReport, E | BufferError.CleanupIncomplete | LockError.LockError, R> =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      yield* self.locks.cleanup
+      yield* Effect.scoped(Effect.zipRight(
+        self.locks.update,
+        Effect.sync(() => {
+          self.status = CLOSING
+          self.closeQueues()
+        })
+      ))
+      // whatever happens to the flush (success, a failing sink, interruption), the rest is dropped and counted,
+      // and the manager ends closed
+      let dropped = 0
+      const close = Effect.sync(() => {
+        dropped = dropAll(self)
+        self.status = CLOSED
+        self.closeQueues()
+      })
+      const flushed = yield* Effect.ensuring(
+        sink === undefined ? Effect.succeed(Exit.succeed(0)) : Effect.exit(drainTo(self, sink, true)),
+        close
+      )
+      if (Exit.isFailure(flushed)) return yield* Effect.failCause(flushed.cause)
+      const incomplete = verify(self)
+      if (incomplete !== undefined) return yield* Effect.fail(incomplete)
+      return { flushed: flushed.value, dropped }
+    })
+  )
+
+/** @internal */
+export const cleanup = dual(
+  isManagerFirst,
+  <M, E = never, R = never>(
+    self: BufferManager.BufferManager<any, any, M>,
+    options?: BufferManager.CleanupOptions<M, E, R>
+  ): Effect.Effect<BufferManager.CleanupReport, E | BufferError.CleanupIncomplete | LockError.LockError, R> =>
+    cleanupImpl(toImpl(self), options?.sink)
+) as any
+
+/** @internal */
+export const reopen = <M>(self: BufferManager.BufferManager<any, any, M>): Effect.Effect<void, LockError.LockError> => {
+  const impl = toImpl(self)
+  return Effect.scoped(Effect.zipRight(
+    impl.locks.cleanup,
+    Effect.sync(() => {
+      impl.status = OPEN
+    })
+  ))
+}
+
+// -----------------------------------------------------------------------------
+// update regions
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export const update = <M>(
+  self: BufferManager.BufferManager<any, any, M>
+): Effect.Effect<BufferManager.UpdateRegion, LockError.LockError, Scope.Scope> => {
+  const impl = toImpl(self)
+  return Effect.gen(function*() {
+    yield* impl.locks.update
+    const region = new RegionImpl(impl)
+    yield* Effect.addFinalizer((exit) =>
+      Effect.sync(() => {
+        region.open = false
+        if (Exit.isSuccess(exit)) {
+          impl.frame = region.frame
+          impl.state = region.state
+        }
+      })
+    )
+    return region
+  })
+}
+
+/** @internal */
+export const withUpdate = dual(
+  2,
+  <M, A, E, R>(
+    self: BufferManager.BufferManager<any, any, M>,
+    f: (region: BufferManager.UpdateRegion) => Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | LockError.LockError, R> => Effect.scoped(Effect.flatMap(update(self), f))
+)
+
+// -----------------------------------------------------------------------------
+// getters
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export const stats = <M>(self: BufferManager.BufferManager<any, any, M>): Effect.Effect<BufferManager.Stats> =>
+  Effect.sync(() => toImpl(self).stats())
+
+/** @internal */
+export const unsafeStats = <M>(self: BufferManager.BufferManager<any, any, M>): BufferManager.Stats =>
+  toImpl(self).stats()
+
+/** @internal */
+export const frame = <M>(self: BufferManager.BufferManager<any, any, M>): Effect.Effect<BufferManager.Frame> =>
+  Effect.sync(() => deriveFrame(toImpl(self).frame))
+
+/** @internal */
+export const state = <M>(
+  self: BufferManager.BufferManager<any, any, M>
+): Effect.Effect<Readonly<Record<string, unknown>>> => Effect.sync(() => toImpl(self).state)
+
+/** @internal */
+export const status = <M>(self: BufferManager.BufferManager<any, any, M>): Effect.Effect<BufferManager.Status> =>
+  Effect.sync(() => toImpl(self).status)
+
+/** @internal */
+export const metrics = <M>(self: BufferManager.BufferManager<any, any, M>): ReadonlyArray<BufferManager.QueueMetrics> =>
+  toImpl(self).ordered.map((queue) => queue.metrics())
