@@ -19,10 +19,12 @@ import { readPackages, topologicalOrder } from "./workspace.mjs"
 
 const root = process.cwd()
 const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ["ignore", "inherit", "inherit"] })
+// the pnpm running this script: a JavaScript entry point or (pnpm 12) a native executable
 const pnpm = (args, cwd) => {
   const execPath = process.env.npm_execpath
-  if (execPath && execPath.includes("pnpm")) run(process.execPath, [execPath, ...args], cwd)
-  else run("npx", ["-y", "pnpm@12.4.2", ...args], cwd)
+  if (!execPath || !execPath.includes("pnpm")) run("npx", ["-y", "pnpm@12.4.2", ...args], cwd)
+  else if (/\.[cm]?js$/.test(execPath)) run(process.execPath, [execPath, ...args], cwd)
+  else run(execPath, args, cwd)
 }
 
 const catalog = Object.fromEntries(
