@@ -1,0 +1,50 @@
+/**
+ * The typed errors of `@core-stability/monitoring`.
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+
+/**
+ * A watched fiber sent no heartbeat within the threshold. It is what the monitoring coordinator hands to
+ * `handleError` for the fiber's component when it finds the fiber hung (origin.md, section 4, item 36).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class FiberHung extends Data.TaggedError("FiberHung")<{
+  /** The watched fiber's name. */
+  readonly name: string
+  /** The fiber id, e.g. `"#12"`. */
+  readonly fiber: string
+  /** Time since the last heartbeat (ms). */
+  readonly silentMs: number
+  /** The threshold (ms). */
+  readonly hungAfterMs: number
+}> {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `Fiber "${this.name}" (${this.fiber}) sent no heartbeat for ${this.silentMs} ms (threshold ${this.hungAfterMs} ms)`
+  }
+}
+
+/**
+ * A monitoring coordinator was given an unusable option (a non-positive interval or threshold, a history size
+ * below 1).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidMonitoringOptions extends Data.TaggedError("InvalidMonitoringOptions")<{
+  readonly field: string
+  readonly reason: string
+}> {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `Invalid monitoring options: ${this.field}: ${this.reason}`
+  }
+}

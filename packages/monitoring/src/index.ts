@@ -1,0 +1,32 @@
+/**
+ * @since 0.1.0
+ */
+
+/**
+ * HTTP endpoints: liveness, readiness, Prometheus metrics, the lock snapshot.
+ *
+ * @since 0.1.0
+ */
+export * as MonitoringHttp from "./MonitoringHttp.js"
+
+/**
+ * The monitoring hub: health loop, metrics snapshot, error handling, cleanup of every component, shutdown, fiber
+ * status.
+ *
+ * @since 0.1.0
+ */
+export * as MonitoringCoordinator from "./MonitoringCoordinator.js"
+
+/**
+ * The typed errors of `@core-stability/monitoring`.
+ *
+ * @since 0.1.0
+ */
+export * as MonitoringError from "./MonitoringError.js"
+
+/**
+ * The Prometheus text exposition of Effect's metrics.
+ *
+ * @since 0.1.0
+ */
+export * as Prometheus from "./Prometheus.js"
