@@ -1,12 +1,19 @@
-// Runs the benchmark suite of packages/bench; arguments pass through (--filter <prefix>, --json <file>, --smoke).
+// Runs the benchmark suite of packages/bench from the repository root; arguments pass through
+// (--filter <prefix>, --json <file>, --smoke, --list). Relative paths resolve from the root.
 import { spawnSync } from "node:child_process"
 import { join } from "node:path"
 
-const cwd = join(process.cwd(), "packages", "bench")
 const args = process.argv.slice(2).filter((a) => a !== "--")
 const result = spawnSync(
   process.execPath,
-  ["--expose-gc", "--conditions=@core-stability/source", "--import", "tsx", "src/bin.ts", ...args],
-  { cwd, stdio: "inherit" }
+  [
+    "--expose-gc",
+    "--conditions=@core-stability/source",
+    "--import",
+    "tsx",
+    join("packages", "bench", "src", "bin.ts"),
+    ...args
+  ],
+  { stdio: "inherit" }
 )
 process.exit(result.status ?? 1)
