@@ -145,6 +145,7 @@ describe("Channels and Presets", () => {
       | "Failed"
     >()
     expect<Definition.TargetOf<typeof Presets.Recovery, "Idle">>().type.toBe<"Initiating" | "Failed">()
+    expect<Definition.TargetOf<typeof Presets.Component, "Idle">>().type.toBe<"Initiating" | "Stopping" | "Error">()
   })
 })
 

@@ -123,6 +123,12 @@ export const recoveryChannelKeys: ReadonlyArray<"left" | "right"> = ["left", "ri
  * A component's lifecycle (the original `ComponentState`); components start `Uninitialized`, every state may move to
  * `Error`, and `Error` recovers through `Initializing` or stops.
  *
+ * One deviation from the original table (origin.md, 2.3: `IDLE -> INITIATING | ERROR`): `Idle -> Stopping`. `Idle`
+ * is an initialised component that was not started (`Initializing -> Idle`), and the original left it no way to stop
+ * but through `Initiating -> Running`, that is by starting it first. With `Idle -> Stopping` an idle component stops
+ * like a running one (`Stopping -> Stopped`) without being started. Nothing else changes (the original table was
+ * defined but no public method used it, so nothing depended on the omission).
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -143,7 +149,7 @@ export const Component = Definition.unsafeMake({
   initial: "Uninitialized",
   transitions: {
     Uninitialized: ["Initializing"],
-    Idle: ["Initiating"],
+    Idle: ["Initiating", "Stopping"],
     Initializing: ["Idle", "Running", "Stopped"],
     Initiating: ["Running"],
     Running: ["Paused", "Stopping", "StoppingCapture"],

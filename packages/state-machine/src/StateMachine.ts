@@ -129,8 +129,9 @@ export interface RetryPolicy {
  * Give either `effect` or `predicate` (a synchronous function, the cheapest, never timed out). An `effect` that is
  * already a value (`Effect.succeed(x)`) is read without running anything; with `timeout: Duration.infinity` it runs
  * inline in the transition's fiber; otherwise it runs in its own fiber under its timeout (about one fiber start, 1-2 us,
- * when it completes synchronously). A validator must not start a transition of its own machine: when the state moved
- * during validation it is run again under the machine's lock.
+ * when it completes synchronously). That fiber is interrupted at the timeout and with the transition: an interruption
+ * of the caller at any step either comes before the fiber starts or interrupts it. A validator must not start a
+ * transition of its own machine: when the state moved during validation it is run again under the machine's lock.
  *
  * @since 0.1.0
  * @category models
@@ -157,7 +158,10 @@ export type Validator<S extends string = string> =
  *
  * A `predicate` invariant runs inside the commit's synchronous step, so no one ever observes the rejected state. An
  * `effect` invariant runs under the machine's lock after the commit (other transitions wait; reads see the new
- * state until it is reverted), with `timeout`. Invariants are not re-checked by `rollback` and `reset`.
+ * state until it is reverted), with `timeout`. If the transition is interrupted at any step after its commit and
+ * before its invariants all passed, the state is reverted and the attempt recorded as `Interrupted`: the commit and
+ * the installation of its revert are one uninterruptible step, only the checks are interruptible. Invariants are not
+ * re-checked by `rollback` and `reset`.
  *
  * @since 0.1.0
  * @category models
@@ -476,6 +480,9 @@ export type ValidPair<D extends Definition.Definition.Any, From extends string, 
  * (if the state moved away and back meanwhile, the validators run again); otherwise fails with
  * `ConcurrentModification` and changes nothing. Otherwise like `transitionTo`.
  *
+ * A refused compare-and-set is recorded (history entry, `stats().pairs`, the `from` / `to` metric tags) under the pair
+ * it asked for, `from -> to`; the error's `actual` says where the machine was.
+ *
  * @since 0.1.0
  * @category combinators
  */
@@ -630,8 +637,14 @@ export const stats = <D extends Definition.Definition.Any>(self: StateMachine<D>
  * listener runs asynchronously in its own fiber, outside every lock, one notification at a time. Its queue is bounded
  * (`capacity`) with a stated `overflow` policy; drops are counted. A failure, defect or timeout of the listener is
  * logged (`logWarning`) and counted and affects neither the machine nor other listeners. The listener may read the
- * state or start transitions of the same machine. Closing the scope stops the listener; pending notifications are
- * discarded.
+ * state or start transitions of the same machine. Closing the scope stops the listener, interrupting a notification
+ * in progress; pending notifications are discarded.
+ *
+ * The listener's fiber is forked by `subscribe` itself, never while the machine's lock is held by the machine, so it
+ * never inherits that lock from a transition. Like any fiber (see the fork policy of `@core-stability/locks`), it
+ * inherits for order checking the locks the subscribing fiber holds at the call, as long as they stay held: subscribe
+ * outside the locks a listener's transitions would have to be ordered after (for example, not from a hook running
+ * under the machine's own lock).
  *
  * @example
  * ```ts

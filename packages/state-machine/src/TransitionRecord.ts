@@ -44,7 +44,10 @@ export interface TransitionRecord<S extends string = string> {
   /** Position in the machine's history, from 1, strictly increasing; failed attempts get one too. */
   readonly seq: number
   readonly kind: Kind
-  /** The state before the entry (for a failure: the state the attempt started from). */
+  /**
+   * The state before the entry (for a failure: the state the attempt started from; for a refused compare-and-set
+   * `transition(from, to)`: the `from` it asked for, the actual state being in the error's message).
+   */
   readonly from: S
   /** The state after the entry (for a failure: the target that was refused). */
   readonly to: S

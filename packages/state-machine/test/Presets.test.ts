@@ -70,6 +70,19 @@ describe("Presets", () => {
       assert.isFalse(Definition.canTransition(Presets.Component, "Error", "Running"))
     }))
 
+  it.effect("Component: an Idle component stops without being started (Idle -> Stopping, added to the original)", () =>
+    Effect.gen(function*() {
+      assert.deepStrictEqual(Definition.targets(Presets.Component, "Idle"), ["Initiating", "Stopping", "Error"])
+      assert.isFalse(Definition.canTransition(Presets.Component, "Idle", "Stopped"))
+      const machine = yield* StateMachine.make(Presets.Component)
+      for (const state of ["Initializing", "Idle", "Stopping", "Stopped"] as const) {
+        yield* StateMachine.transitionTo(machine, state)
+      }
+      const history = yield* StateMachine.history(machine)
+      assert.deepStrictEqual(history.map((entry) => entry.to), ["Initializing", "Idle", "Stopping", "Stopped"])
+      assert.isTrue(history.every((entry) => entry.success))
+    }))
+
   it.effect("CleanupPhase can run again after Completed or Failed", () =>
     Effect.gen(function*() {
       const machine = yield* StateMachine.make(Presets.CleanupPhase)

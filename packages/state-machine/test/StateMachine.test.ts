@@ -1,7 +1,20 @@
 import { Definition, Presets, StateMachine, TransitionRecord } from "@core-stability/state-machine"
 import { Explore } from "@core-stability/testing"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Either, Fiber, FiberId, Metric, Option, Ref, Schema, TestClock } from "effect"
+import {
+  Deferred,
+  Duration,
+  Effect,
+  Either,
+  Exit,
+  Fiber,
+  FiberId,
+  Metric,
+  Option,
+  Ref,
+  Schema,
+  TestClock
+} from "effect"
 
 const Job = Definition.unsafeMake({
   name: "job",
@@ -580,6 +593,52 @@ describe("StateMachine: atomicity", () => {
       assert.strictEqual(yield* StateMachine.get(machine), "Running")
     }))
 
+  it.effect("a refused compare-and-set is recorded and counted under the pair it asked for", () =>
+    Effect.gen(function*() {
+      const machine = yield* StateMachine.make(Ring)
+      yield* StateMachine.transitionTo(machine, "B")
+      const error = yield* Effect.flip(StateMachine.transition(machine, "C", "A"))
+      assert.strictEqual(error._tag, "ConcurrentModification")
+      if (error._tag === "ConcurrentModification") {
+        assert.deepStrictEqual([error.expected, error.actual, error.to], ["C", "B", "A"])
+      }
+      const stats = yield* StateMachine.stats(machine)
+      assert.deepStrictEqual(
+        stats.pairs.map((pair) => [pair.from, pair.to, pair.successes, pair.failures]),
+        [["A", "B", 1, 0], ["C", "A", 0, 1]]
+      )
+      assert.deepStrictEqual(stats.errors, { ConcurrentModification: 1 })
+      const last = (yield* StateMachine.history(machine)).at(-1)!
+      assert.deepStrictEqual([last.from, last.to, last.success, last.error?.tag], [
+        "C",
+        "A",
+        false,
+        "ConcurrentModification"
+      ])
+      assert.strictEqual(yield* StateMachine.get(machine), "B")
+    }))
+
+  it.effect("a compare-and-set refused at the commit (the state moved during validation) counts the requested pair", () =>
+    Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const machine = yield* StateMachine.make(Ring, {
+        validators: [{ name: "gated", from: "A", to: "C", effect: () => Effect.as(Deferred.await(gate), true) }]
+      })
+      const cas = yield* Effect.fork(Effect.flip(StateMachine.transition(machine, "A", "C")))
+      yield* Effect.yieldNow()
+      yield* StateMachine.transitionTo(machine, "B")
+      yield* Deferred.succeed(gate, undefined)
+      const error = yield* Fiber.join(cas)
+      assert.strictEqual(error._tag, "ConcurrentModification")
+      const stats = yield* StateMachine.stats(machine)
+      assert.deepStrictEqual(
+        stats.pairs.map((pair) => [pair.from, pair.to, pair.successes, pair.failures]),
+        [["A", "C", 0, 1], ["A", "B", 1, 0]]
+      )
+      const last = (yield* StateMachine.history(machine)).at(-1)!
+      assert.deepStrictEqual([last.from, last.to, last.error?.tag], ["A", "C", "ConcurrentModification"])
+    }))
+
   it.effect("a transition whose state moved during validation re-validates against the new state", () =>
     Effect.gen(function*() {
       const gate = yield* Deferred.make<void>()
@@ -639,6 +698,39 @@ describe("StateMachine: listeners", () => {
       const lines = yield* Ref.get(seen)
       assert.deepStrictEqual(lines.map((l) => l.split(" ")[0]), ["Queued->Running", "Running->Done", "Done->Queued"])
       assert.strictEqual(yield* StateMachine.get(machine), "Queued")
+    }))
+
+  it.scoped("a listener's transition waits for the lock of another fiber's slow-path transition, then commits", () =>
+    Effect.gen(function*() {
+      const held = yield* Deferred.make<void>()
+      const gate = yield* Deferred.make<void>()
+      const result = yield* Deferred.make<Exit.Exit<unknown, unknown>>()
+      const machine = yield* StateMachine.make(Ring, {
+        invariants: [{
+          name: "gated",
+          state: "B",
+          effect: () => Deferred.succeed(held, undefined).pipe(Effect.zipRight(Deferred.await(gate)), Effect.as(true))
+        }]
+      })
+      yield* StateMachine.subscribe(machine, (record) =>
+        record.to === "C"
+          ? Deferred.await(held).pipe(
+            Effect.zipRight(Effect.exit(StateMachine.transitionTo(machine, "A", { reason: "listener" }))),
+            Effect.flatMap((exit) => Deferred.succeed(result, exit))
+          )
+          : Effect.void)
+      yield* StateMachine.transitionTo(machine, "C")
+      const slow = yield* Effect.fork(StateMachine.transitionTo(machine, "B"))
+      yield* Deferred.await(held)
+      for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+      assert.isTrue(Option.isNone(yield* Deferred.poll(result)), "the listener's transition waits for the lock")
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(slow)
+      const exit = yield* Deferred.await(result)
+      assert.isTrue(Exit.isSuccess(exit), String(exit))
+      assert.strictEqual(yield* StateMachine.get(machine), "A")
+      const committed = (yield* StateMachine.history(machine)).filter((entry) => entry.success)
+      assert.deepStrictEqual(committed.map((entry) => [entry.from, entry.to]), [["A", "C"], ["C", "B"], ["B", "A"]])
     }))
 
   it.scoped("a failing or dying listener is logged and counted and affects nothing else", () =>

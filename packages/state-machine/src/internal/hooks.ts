@@ -58,6 +58,11 @@ export const build = <A>(f: () => Effect.Effect<A, unknown>): Effect.Effect<A, u
  * sleeping on the machine's `Clock` (so `TestClock` drives it). The hook is interrupted when the timer fires and when
  * the caller is interrupted.
  *
+ * The hook is a root fiber (it is not supervised by the caller), so nothing but this function interrupts it: starting
+ * it, arming the timer and installing the canceller happen in one uninterruptible region, and only the wait is
+ * interruptible. An interruption of the caller at any step therefore either comes before the hook exists or runs the
+ * canceller (`Effect.async` alone would not do: its canceller is installed one step after its `register` ran).
+ *
  * @internal
  */
 export const run = <A>(
@@ -68,41 +73,42 @@ export const run = <A>(
 ): Effect.Effect<Outcome<A>> => {
   if (Exit.isExit(effect)) return Exit.succeed(ofExit(effect as Exit.Exit<A, unknown>))
   if (!isolate && !Number.isFinite(timeoutMs)) return Effect.map(Effect.exit(effect), ofExit)
-  return Effect.withFiberRuntime<Outcome<A>>((parent) => {
-    const runtime = Runtime.make({
-      context: parent.getFiberRef(FiberRef.currentContext),
-      fiberRefs: parent.getFiberRefs(),
-      runtimeFlags: Runtime.defaultRuntimeFlags
-    })
-    const hook = Runtime.runFork(runtime)(effect)
-    const exit = hook.unsafePoll()
-    if (exit !== null) return Exit.succeed(ofExit(exit))
-    return Effect.async<Outcome<A>>((resume) => {
+  return Effect.uninterruptibleMask((restore) =>
+    Effect.withFiberRuntime<Outcome<A>>((parent) => {
+      const runtime = Runtime.make({
+        context: parent.getFiberRef(FiberRef.currentContext),
+        fiberRefs: parent.getFiberRefs(),
+        runtimeFlags: Runtime.defaultRuntimeFlags
+      })
+      const hook = Runtime.runFork(runtime)(effect)
+      const exit = hook.unsafePoll()
+      if (exit !== null) return Exit.succeed(ofExit(exit))
+      const timer: Fiber.RuntimeFiber<void> | undefined = Number.isFinite(timeoutMs)
+        ? Runtime.runFork(runtime)(clock.sleep(Duration.millis(timeoutMs)))
+        : undefined
       let settled = false
-      let timer: Fiber.RuntimeFiber<void> | undefined
-      const onExit = (exit: Exit.Exit<A, unknown>) => {
-        if (settled) return
+      const cancel = Effect.sync(() => {
         settled = true
+        hook.unsafeInterruptAsFork(parent.id())
         timer?.unsafeInterruptAsFork(parent.id())
-        resume(Exit.succeed(ofExit(exit)))
-      }
-      hook.addObserver(onExit)
-      if (!settled && Number.isFinite(timeoutMs)) {
-        timer = Runtime.runFork(runtime)(clock.sleep(Duration.millis(timeoutMs)))
-        timer.addObserver((timerExit) => {
+      })
+      const wait = Effect.async<Outcome<A>>((resume) => {
+        const onExit = (exit: Exit.Exit<A, unknown>) => {
+          if (settled) return
+          settled = true
+          timer?.unsafeInterruptAsFork(parent.id())
+          resume(Exit.succeed(ofExit(exit)))
+        }
+        hook.addObserver(onExit)
+        timer?.addObserver((timerExit) => {
           if (settled || timerExit._tag === "Failure") return
           settled = true
           hook.removeObserver(onExit)
           hook.unsafeInterruptAsFork(parent.id())
           resume(Exit.succeed(TIMED_OUT))
         })
-      }
-      return Effect.sync(() => {
-        settled = true
-        hook.removeObserver(onExit)
-        hook.unsafeInterruptAsFork(parent.id())
-        timer?.unsafeInterruptAsFork(parent.id())
       })
+      return Effect.onInterrupt(restore(wait), () => cancel)
     })
-  })
+  )
 }

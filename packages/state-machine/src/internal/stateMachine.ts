@@ -375,17 +375,20 @@ export class MachineImpl implements StateMachine.StateMachine<any> {
   ): Effect.Effect<Record, CompareAndSetError> {
     const startNs = this.clock.unsafeCurrentTimeNanos()
     const from = this.state
+    // A refused compare-and-set is recorded and counted under the pair it asked for (`expected -> to`), not under
+    // `actual -> to`, which nobody requested and which may not even be in the table; the error names `actual`.
+    const requested = expected !== undefined && expected !== from ? expected : from
     const attempt: Attempt = {
-      from,
+      from: requested,
       to,
       version: this.version,
       startNs,
       options,
       expected,
-      pair: this.pair(from, to),
+      pair: this.pair(requested, to),
       context: undefined
     }
-    if (expected !== undefined && expected !== from) return this.refuse(attempt, this.concurrent(attempt, from))
+    if (requested !== from) return this.refuse(attempt, this.concurrent(attempt, from))
     if (!this.definition.canTransition(from, to)) return this.refuse(attempt, this.invalid(from, to))
     const validators = this.validatorsOf(attempt.pair)
     if (validators.length === 0) return this.commit(attempt)
@@ -431,15 +434,16 @@ export class MachineImpl implements StateMachine.StateMachine<any> {
   private commitExclusive(attempt: Attempt): Effect.Effect<Record, CompareAndSetError> {
     if (this.version === attempt.version) return this.commitLocked(attempt)
     const from = this.state
+    // compare-and-set: `attempt` is `expected -> to`, the pair a refusal is recorded and counted under
+    if (attempt.expected !== undefined && attempt.expected !== from) {
+      return this.refuse(attempt, this.concurrent(attempt, from))
+    }
     const current: Attempt = {
       ...attempt,
       from,
       version: this.version,
       pair: this.pair(from, attempt.to),
       context: undefined
-    }
-    if (attempt.expected !== undefined && attempt.expected !== from) {
-      return this.refuse(current, this.concurrent(attempt, from))
     }
     if (!this.definition.canTransition(from, attempt.to)) return this.refuse(current, this.invalid(from, attempt.to))
     const validators = this.validatorsOf(current.pair)
@@ -450,34 +454,49 @@ export class MachineImpl implements StateMachine.StateMachine<any> {
     )
   }
 
+  /**
+   * Commits holding the lock. With effectful invariants, the commit, the checks and the revert are one unit: the
+   * state is written and the revert-on-interruption handler installed in one uninterruptible step, and only the
+   * invariants' checks are interruptible. (The lock's body is interruptible, and an interruption landing between a
+   * synchronous write and the installation of its handler would leave the state at an unchecked target, with no
+   * history entry and no revert.) `settled` keeps the handler from reverting a commit or a revert already made.
+   */
   private commitLocked(attempt: Attempt): Effect.Effect<Record, CompareAndSetError> {
     const effects = this.effectInvariants[this.definition.index.get(attempt.to)!]!
     if (effects.length === 0) return this.commitNow(attempt)
-    this.state = attempt.to
-    this.version++
-    const violation = this.checkSyncInvariants(attempt)
-    if (violation !== undefined) return this.revert(attempt, violation)
-    const context = attempt.context ??= this.context(attempt, 1)
-    let i = 0
-    const next = (): Effect.Effect<Record, CompareAndSetError> => {
-      if (i === effects.length) return Exit.succeed(this.committed(attempt))
-      const invariant = effects[i++]!
-      return Effect.flatMap(
-        hooks.run(hooks.build(() => invariant.effect!(context)), invariant.timeoutMs, this.clock, false),
-        (outcome) => {
-          const violation = this.violation(attempt, invariant, outcome)
-          return violation === undefined ? next() : this.revert(attempt, violation)
+    return Effect.uninterruptibleMask((restore) => {
+      this.state = attempt.to
+      this.version++
+      const violation = this.checkSyncInvariants(attempt)
+      if (violation !== undefined) return this.revert(attempt, violation)
+      const context = attempt.context ??= this.context(attempt, 1)
+      let settled = false
+      let i = 0
+      const next = (): Effect.Effect<Record, CompareAndSetError> => {
+        if (i === effects.length) {
+          settled = true
+          return Exit.succeed(this.committed(attempt))
         }
-      )
-    }
-    return Effect.onInterrupt(next(), () =>
-      Effect.sync(() => {
-        if (this.state === attempt.to) {
+        const invariant = effects[i++]!
+        return Effect.flatMap(
+          hooks.run(hooks.build(() => invariant.effect!(context)), invariant.timeoutMs, this.clock, false),
+          (outcome) => {
+            const violation = this.violation(attempt, invariant, outcome)
+            if (violation === undefined) return next()
+            settled = true
+            return this.revert(attempt, violation)
+          }
+        )
+      }
+      return Effect.onInterrupt(restore(Effect.suspend(next)), () =>
+        Effect.sync(() => {
+          if (settled) return
+          settled = true
           this.state = attempt.from
           this.version++
           this.failed(attempt, { tag: "Interrupted", message: "interrupted while checking invariants; reverted" })
-        }
-      }))
+        }))
+    })
   }
 
   private revert(attempt: Attempt, violation: InvariantViolated): Exit.Exit<never, InvariantViolated> {
