@@ -53,6 +53,16 @@ describe("CleanupCoordinator", () => {
     >()
   })
 
+  test("run returns the report, requires the steps' services, fails with registration or lock errors only", () => {
+    expect(CleanupCoordinator.run([{ name: "flush", run: flush }], { retries: 1 })).type.toBe<
+      Effect.Effect<CleanupReport, CleanupError.RegistrationError | LockError, Disk>
+    >()
+    expect(CleanupCoordinator.run([{ name: "noop", run: Effect.void }])).type.toBe<
+      Effect.Effect<CleanupReport, CleanupError.RegistrationError | LockError>
+    >()
+    expect(CleanupCoordinator.run).type.not.toBeCallableWith([{ name: "x", phase: "Sweeping", run: Effect.void }])
+  })
+
   test("shutdown returns the report; reset, plan and getters have exact types", () => {
     expect(coordinator.shutdown).type.toBe<Effect.Effect<CleanupReport, LockError>>()
     expect(CleanupCoordinator.shutdown).type.toBe<

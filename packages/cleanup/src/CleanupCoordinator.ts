@@ -155,8 +155,11 @@ export interface CleanupCoordinator extends Pipeable, Inspectable {
     steps: Iterable<CleanupStep<E, R>>
   ) => Effect.Effect<void, RegistrationError | LockError, R>
   /**
-   * Acquires a resource (uninterruptibly) and registers its release as a step that runs before the steps of the
-   * resources it `uses`. If the registration fails after acquiring, the resource is released at once.
+   * Acquires a resource and registers its release as a step that runs before the steps of the resources it `uses`.
+   * Acquisition and registration are one uninterruptible step (an interrupted caller never leaves a resource without
+   * its release); if the registration fails after acquiring, the resource is released at once. A resource is
+   * released at most once: after a run that started its release (whatever the outcome), `reset` retires the step
+   * and frees its name; a release the run skipped stays registered for the next run.
    */
   readonly acquire: <A, E, R, E2, R2>(
     resource: CleanupResource<A, E, R, E2, R2>
@@ -164,10 +167,16 @@ export interface CleanupCoordinator extends Pipeable, Inspectable {
   /**
    * Runs the cleanup, or joins the run in progress, or returns the finished run's report: idempotent until `reset`,
    * and every concurrent caller gets the same report. The run belongs to the coordinator: interrupting a caller only
-   * stops its waiting.
+   * stops its waiting, at any point (the caller that starts the run forks it in the same uninterruptible step as
+   * the decision to start).
    */
   readonly shutdown: Effect.Effect<CleanupReport, LockError>
-  /** Makes a finished (completed or failed) coordinator ready to run again; fails while a run is in progress. */
+  /**
+   * Makes a finished (completed or failed) coordinator ready to run again; fails while a run is in progress. Plain
+   * steps run again in the next run; resource releases the finished run started are retired (a resource is released
+   * at most once), with the order and phases of the remaining steps unchanged. One uninterruptible step: an
+   * interrupted reset happened entirely or not at all.
+   */
   readonly reset: Effect.Effect<void, CleanupInProgressError | LockError>
   /** `true` from the first `shutdown` until `reset`; components read it to stop taking new work. */
   readonly isShutdownRequested: Effect.Effect<boolean>
@@ -200,7 +209,8 @@ export const isCleanupCoordinator: (u: unknown) => u is CleanupCoordinator = int
 /**
  * Makes a coordinator whose cleanup runs when the scope closes (joining a run already in progress). If that run does
  * not complete, the finalizer dies with `CleanupFailedError` (holding the report), so the failure reaches the scope's
- * Exit the way Effect merges finalizer failures; `NodeRuntime.runMain` then exits 1.
+ * Exit the way Effect merges finalizer failures; `NodeRuntime.runMain` then exits 1. A caller that wants the report
+ * of a failed run as a value, not a defect, uses `run`.
  *
  * @example
  * ```ts
@@ -228,6 +238,38 @@ export const isCleanupCoordinator: (u: unknown) => u is CleanupCoordinator = int
  */
 export const make: (options?: Options | undefined) => Effect.Effect<CleanupCoordinator, never, Scope.Scope> =
   internal.make
+
+/**
+ * A one-shot cleanup: makes a private coordinator with `options`, registers `steps` (all or none, as `registerAll`),
+ * runs them, and returns the report, whether the run completed or failed. Use it when the caller wants the report
+ * rather than a failed scope: unlike closing `make`'s scope, a failed run is not a defect here, only
+ * `report.status === "Failed"`.
+ *
+ * Fails with a `RegistrationError` (the batch was refused as a whole) or a `LockError` (the caller holds a lock the
+ * `CleanupCoordinator` levels must not be taken under); in both cases nothing runs. Interrupted after the steps were
+ * registered, it still runs them to their end before it ends interrupted, as closing `make`'s scope would.
+ *
+ * @example
+ * ```ts
+ * import { CleanupCoordinator } from "@core-stability/cleanup"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const report = yield* CleanupCoordinator.run([
+ *     { name: "stop-workers", phase: "StoppingCapture", run: Effect.log("workers stopped") },
+ *     { name: "release", phase: "ReleasingResources", dependsOn: ["stop-workers"], run: Effect.fail("busy") }
+ *   ], { retries: 1 })
+ *   if (report.status === "Failed") yield* Effect.logWarning(`cleanup run ${report.run} failed`)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const run: <E, R>(
+  steps: Iterable<CleanupStep<E, R>>,
+  options?: Options | undefined
+) => Effect.Effect<CleanupReport, RegistrationError | LockError, R> = internal.run
 
 /**
  * A layer providing a coordinator; its cleanup runs when the layer is released.

@@ -214,7 +214,9 @@ export class StepSkippedError extends Data.TaggedError("StepSkippedError")<{
 }
 
 /**
- * A step that never started because the budget of its phase (or the total deadline) was used up before its turn.
+ * A step that never started because the budget of its phase (or the total deadline) was used up when its turn came:
+ * a step whose turn comes at or after its phase deadline has no time left to run. `overdueMs` is 0 when the turn came
+ * exactly at the deadline.
  *
  * @since 0.1.0
  * @category errors
@@ -224,7 +226,7 @@ export class DeadlineExceededError extends Data.TaggedError("DeadlineExceededErr
   readonly step: string
   /** Which budget was exhausted. */
   readonly bound: "phase" | "total"
-  /** How far past the deadline the step's turn came, in ms. */
+  /** How long before the step's turn the budget ran out, in ms (to the µs); 0: exactly at its turn. */
   readonly overdueMs: number
 }> {
   /**
@@ -232,7 +234,8 @@ export class DeadlineExceededError extends Data.TaggedError("DeadlineExceededErr
    */
   override get message(): string {
     const bound = this.bound === "phase" ? "its phase budget" : "the total deadline"
-    return `Cleanup step "${this.step}" not started: ${bound} was exhausted ${this.overdueMs} ms before its turn`
+    const when = this.overdueMs > 0 ? `${this.overdueMs} ms before its turn` : "exactly at its turn"
+    return `Cleanup step "${this.step}" not started: ${bound} ran out ${when}`
   }
 }
 

@@ -33,7 +33,7 @@ export type TypeId = typeof TypeId
  *   phase budget or total deadline) and was interrupted.
  * - `VerificationFailed`: every verification attempt returned `false` or failed.
  * - `Skipped`: never started, because a dependency (directly or transitively) did not succeed, or because the budget
- *   was used up before its turn.
+ *   had run out by its turn (at or before it).
  *
  * @since 0.1.0
  * @category models

@@ -714,9 +714,15 @@ describe("CleanupCoordinator: shutdown semantics", () => {
       const run = yield* Effect.fork(coordinator.shutdown)
       yield* TestClock.adjust("2 seconds")
       const report = yield* Fiber.join(run)
+      const late = failureOf(stepOf(report, "late"))
       assert.deepStrictEqual(
-        failureOf(stepOf(report, "late")),
+        late,
         new CleanupError.DeadlineExceededError({ step: "late", bound: "total", overdueMs: 0 })
+      )
+      // its turn came exactly at the deadline: nothing left to run it with, and the message says so
+      assert.strictEqual(
+        (late as CleanupError.DeadlineExceededError).message,
+        `Cleanup step "late" not started: the total deadline ran out exactly at its turn`
       )
       assert.deepStrictEqual(
         failureOf(stepOf(report, "later")),
@@ -875,5 +881,212 @@ describe("CleanupCoordinator: batches and scale", () => {
       ]))
       assert.isTrue(Either.isLeft(result))
       assert.deepStrictEqual((yield* coordinator.plan).steps, [])
+    }))
+})
+
+describe("CleanupCoordinator: deadline messages", () => {
+  it("DeadlineExceededError says how long before the step's turn the budget ran out, or that it ran out at it", () => {
+    assert.strictEqual(
+      new CleanupError.DeadlineExceededError({ step: "flush", bound: "phase", overdueMs: 12.5 }).message,
+      `Cleanup step "flush" not started: its phase budget ran out 12.5 ms before its turn`
+    )
+    assert.strictEqual(
+      new CleanupError.DeadlineExceededError({ step: "flush", bound: "phase", overdueMs: 0 }).message,
+      `Cleanup step "flush" not started: its phase budget ran out exactly at its turn`
+    )
+  })
+})
+
+describe("CleanupCoordinator: resources across reset", () => {
+  it.effect("after reset, a released resource is not released again; plain steps run again", () =>
+    Effect.gen(function*() {
+      const coordinator = yield* makeCoordinator()
+      const log: Array<string> = []
+      yield* coordinator.acquire({
+        name: "pool",
+        acquire: Effect.succeed({ id: 1 }),
+        release: (pool) => Effect.sync(() => log.push(`release pool ${pool.id}`))
+      })
+      yield* coordinator.register(logging(log, "flush"))
+      const first = yield* coordinator.shutdown
+      yield* coordinator.reset
+      assert.deepStrictEqual((yield* coordinator.plan).order, ["flush"])
+      assert.deepStrictEqual((yield* coordinator.status).pending, ["flush"])
+      const second = yield* coordinator.shutdown
+      assert.deepStrictEqual(log, ["release pool 1", "flush", "flush"])
+      assert.deepStrictEqual(first.executionOrder, ["pool", "flush"])
+      assert.deepStrictEqual(second.steps.map((step) => [step.name, step.status]), [["flush", "Succeeded"]])
+      assert.strictEqual(second.status, "Completed")
+    }))
+
+  it.effect("a release the run skipped runs after reset; a release that was attempted and failed is not retried", () =>
+    Effect.gen(function*() {
+      const faults = yield* CleanupFaults.make
+      const coordinator = yield* makeCoordinator({ faults })
+      const log: Array<string> = []
+      yield* coordinator.register(logging(log, "stop"))
+      yield* coordinator.acquire({
+        name: "device",
+        dependsOn: ["stop"],
+        acquire: Effect.void,
+        release: () => Effect.sync(() => log.push("release device"))
+      })
+      yield* coordinator.acquire({
+        name: "socket",
+        acquire: Effect.void,
+        release: () => Effect.flatMap(Effect.sync(() => log.push("release socket")), () => Effect.fail("EBUSY"))
+      })
+      yield* CleanupFaults.inject(faults, "stop", CleanupFaults.Fault.Fail(), { times: 1 })
+      const first = yield* coordinator.shutdown
+      assert.deepStrictEqual(first.steps.map((step) => [step.name, step.status]), [
+        ["stop", "Failed"],
+        ["device", "Skipped"],
+        ["socket", "Failed"]
+      ])
+      yield* coordinator.reset
+      const second = yield* coordinator.shutdown
+      assert.deepStrictEqual(second.steps.map((step) => [step.name, step.status]), [
+        ["stop", "Succeeded"],
+        ["device", "Succeeded"]
+      ])
+      yield* coordinator.reset
+      const third = yield* coordinator.shutdown
+      assert.deepStrictEqual(third.executionOrder, ["stop"])
+      assert.deepStrictEqual(log, ["release socket", "stop", "release device", "stop"])
+    }))
+
+  it.effect("retiring a resource keeps the order and phases of the remaining steps and frees its name", () =>
+    Effect.gen(function*() {
+      const coordinator = yield* makeCoordinator({ concurrency: 4 })
+      const log: Array<string> = []
+      yield* coordinator.register({ ...logging(log, "drain"), phase: "StoppingCapture" })
+      yield* coordinator.acquire({
+        name: "db",
+        phase: "ReleasingResources",
+        dependsOn: ["drain"],
+        acquire: Effect.void,
+        release: () => Effect.sync(() => log.push("release db"))
+      })
+      yield* coordinator.register({ ...logging(log, "close-logs"), dependsOn: ["db"] })
+      yield* coordinator.register({ ...logging(log, "flush"), phase: "FlushingStorage" })
+      const first = yield* coordinator.shutdown
+      assert.strictEqual(stepOf(first, "close-logs").effectivePhase, "ReleasingResources")
+      yield* coordinator.reset
+      const plan = yield* coordinator.plan
+      // close-logs still waits for drain (through the retired db) and still runs after FlushingStorage
+      const closeLogs = plan.steps.find((step) => step.name === "close-logs")!
+      assert.deepStrictEqual(closeLogs.dependsOn, ["drain"])
+      assert.strictEqual(closeLogs.effectivePhase, "ReleasingResources")
+      assert.deepStrictEqual(plan.order, ["drain", "flush", "close-logs"])
+      // the name is free: a new resource may take it
+      yield* coordinator.acquire({
+        name: "db",
+        acquire: Effect.void,
+        release: () => Effect.sync(() => log.push("release db again"))
+      })
+      const second = yield* coordinator.shutdown
+      assert.deepStrictEqual(second.executionOrder, ["drain", "db", "flush", "close-logs"])
+      assert.deepStrictEqual(log, [
+        "drain",
+        "flush",
+        "release db",
+        "close-logs",
+        "drain",
+        "release db again",
+        "flush",
+        "close-logs"
+      ])
+    }))
+
+  it.effect("resources released through `uses` chains are all retired; a re-run releases nothing twice", () =>
+    Effect.gen(function*() {
+      const coordinator = yield* makeCoordinator()
+      const released: Array<string> = []
+      const resource = (name: string, uses: Array<string>) =>
+        coordinator.acquire({ name, uses, acquire: Effect.void, release: () => Effect.sync(() => released.push(name)) })
+      yield* resource("config", [])
+      yield* resource("pool", ["config"])
+      yield* resource("repository", ["pool"])
+      yield* coordinator.register({ name: "report", dependsOn: ["config"], run: Effect.void })
+      yield* coordinator.shutdown
+      yield* coordinator.reset
+      const second = yield* coordinator.shutdown
+      assert.deepStrictEqual(released, ["repository", "pool", "config"])
+      assert.deepStrictEqual(second.executionOrder, ["report"])
+    }))
+})
+
+describe("CleanupCoordinator.run: one-shot cleanup that returns the report", () => {
+  it.effect("registers, runs and returns the report of a completed run", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const report = yield* CleanupCoordinator.run([
+        { ...logging(log, "b"), dependsOn: ["a"] },
+        logging(log, "a")
+      ])
+      assert.strictEqual(report.status, "Completed")
+      assert.deepStrictEqual(report.executionOrder, ["a", "b"])
+      assert.deepStrictEqual(log, ["a", "b"])
+    }))
+
+  it.effect("a failed run is a report with status Failed, not a defect", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(CleanupCoordinator.run([
+        { name: "release", run: Effect.fail("busy") },
+        { name: "stopped", dependsOn: ["release"], run: Effect.void, verify: Effect.succeed(true) }
+      ], { retries: 1, key: "component:a" }))
+      assert.isTrue(Exit.isSuccess(exit))
+      const report = (exit as Exit.Success<CleanupReport.CleanupReport, never>).value
+      assert.strictEqual(report.status, "Failed")
+      assert.strictEqual(stepOf(report, "release").status, "Failed")
+      assert.strictEqual(stepOf(report, "stopped").status, "Skipped")
+    }))
+
+  it.effect("an invalid batch fails with its RegistrationError and runs nothing", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const error = yield* Effect.flip(CleanupCoordinator.run([
+        logging(log, "a"),
+        { ...logging(log, "b"), dependsOn: ["missing"] }
+      ]))
+      assert.deepStrictEqual(error, new CleanupError.UnknownDependencyError({ step: "b", dependency: "missing" }))
+      assert.deepStrictEqual(log, [])
+    }))
+
+  it.effect("steps run with the services of the caller; options apply (timeouts under TestClock)", () =>
+    Effect.gen(function*() {
+      class Greeting extends Context.Tag("test/Greeting")<Greeting, string>() {}
+      const seen: Array<string> = []
+      const run = yield* Effect.fork(
+        CleanupCoordinator.run([
+          { name: "greet", run: Effect.map(Greeting, (greeting) => seen.push(greeting)) },
+          { name: "hang", run: Effect.never }
+        ], { timeout: "2 seconds" }).pipe(Effect.provideService(Greeting, "hello"))
+      )
+      yield* TestClock.adjust("2 seconds")
+      const report = yield* Fiber.join(run)
+      assert.deepStrictEqual(seen, ["hello"])
+      assert.deepStrictEqual(report.steps.map((step) => [step.name, step.status, step.durationMs]), [
+        ["greet", "Succeeded", 0],
+        ["hang", "TimedOut", 2000]
+      ])
+    }))
+
+  it.effect("interrupted while the steps run, it still runs them to their end before it ends", () =>
+    Effect.gen(function*() {
+      const faults = yield* CleanupFaults.make
+      const log: Array<string> = []
+      yield* CleanupFaults.inject(faults, "slow", CleanupFaults.Fault.Delay({ duration: "1 second" }))
+      const caller = yield* Effect.fork(
+        CleanupCoordinator.run([logging(log, "slow"), { ...logging(log, "after"), dependsOn: ["slow"] }], { faults })
+      )
+      yield* TestClock.adjust("10 millis")
+      yield* Fiber.interruptFork(caller)
+      yield* TestClock.adjust("10 millis")
+      assert.isTrue(Option.isNone(yield* Fiber.poll(caller)))
+      yield* TestClock.adjust("1 second")
+      const exit = yield* Fiber.await(caller)
+      assert.isTrue(Exit.isInterrupted(exit))
+      assert.deepStrictEqual(log, ["slow", "after"])
     }))
 })

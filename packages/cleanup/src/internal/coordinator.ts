@@ -7,6 +7,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import { NodeInspectSymbol } from "effect/Inspectable"
 import * as Option from "effect/Option"
 import { pipeArguments } from "effect/Pipeable"
@@ -178,6 +179,7 @@ export class CoordinatorImpl implements Api.CleanupCoordinator {
         phase: step.phase,
         dependsOn: step.dependsOn,
         uses: undefined,
+        resource: false,
         run: step.run as Effect.Effect<unknown, unknown>,
         verify: step.verify as Effect.Effect<boolean, unknown> | undefined,
         context: context as Context.Context<never>,
@@ -195,13 +197,14 @@ export class CoordinatorImpl implements Api.CleanupCoordinator {
       if (this.graph.byName.has(resource.name)) return yield* new DuplicateStepError({ step: resource.name })
       const context = yield* Effect.context<R2>()
       const value = yield* resource.acquire
-      const release = resource.release(value).pipe(Effect.provide(context)) as Effect.Effect<unknown, unknown>
+      const release = resource.release(value) as Effect.Effect<unknown, unknown>
       yield* this.addDeclarations([{
         name: resource.name,
         phase: resource.phase,
         dependsOn: resource.dependsOn,
         uses: resource.uses,
-        run: resource.release(value) as Effect.Effect<unknown, unknown>,
+        resource: true,
+        run: release,
         verify: resource.verify === undefined
           ? undefined
           : resource.verify(value) as Effect.Effect<boolean, unknown>,
@@ -209,39 +212,57 @@ export class CoordinatorImpl implements Api.CleanupCoordinator {
         timeout: resource.timeout,
         retries: resource.retries,
         retryDelay: resource.retryDelay
-      }]).pipe(Effect.onError(() => Effect.orDie(release)))
+      }]).pipe(Effect.onError(() => Effect.orDie(Effect.provide(release, context))))
       return value
     }))
   }
 
+  /**
+   * Start, join or return. The caller that decides to start a run also forks it, and the two are one step as far as
+   * interruption goes: the decision records the start synchronously, and the fork happens in the uninterruptible
+   * continuation that runs whatever the lock section's exit (an interruption landing right after the decision
+   * included). Only the waits (for the lock, for the report) are interruptible.
+   */
   get shutdown(): Effect.Effect<CleanupReport, LockError> {
-    return Effect.flatMap(
-      OrderedLock.withLock(this.locks.shutdown, this.decide()),
-      (decision) => {
-        switch (decision._tag) {
-          case "Done":
-            return Effect.succeed(decision.report)
-          case "Join":
-            return Deferred.await(decision.deferred)
-          case "Start":
-            return Effect.zipRight(Effect.forkDaemon(this.execute(decision)), Deferred.await(decision.deferred))
-        }
-      }
-    )
+    return Effect.suspend(() => {
+      let started: Start | undefined
+      const decide = this.decide((start) => {
+        started = start
+      })
+      return Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(
+          Effect.exit(restore(OrderedLock.withLock(this.locks.shutdown, decide))),
+          (exit): Effect.Effect<CleanupReport, LockError> => {
+            const fork = started === undefined ? Effect.void : Effect.asVoid(Effect.forkDaemon(this.execute(started)))
+            if (Exit.isFailure(exit)) return Effect.zipRight(fork, Effect.failCause(exit.cause))
+            const decision = exit.value
+            return decision._tag === "Done"
+              ? Effect.succeed(decision.report)
+              : Effect.zipRight(fork, restore(Deferred.await(decision.deferred)))
+          }
+        )
+      )
+    })
   }
 
-  /** Under the shutdown lock: join the run in progress, return the finished report, or start a run. */
-  decide(): Effect.Effect<Decision, LockError> {
+  /**
+   * Under the shutdown lock: join the run in progress, return the finished report, or start a run. Starting is one
+   * synchronous segment: the lifecycle becomes `Running` and `onStart` learns of it together.
+   */
+  decide(onStart: (start: Start) => void): Effect.Effect<Decision, LockError> {
     return Effect.suspend((): Effect.Effect<Decision, LockError> => {
       const lifecycle = this.lifecycle
       if (lifecycle._tag === "Running") return Effect.succeed({ _tag: "Join" as const, deferred: lifecycle.deferred })
       if (lifecycle._tag === "Finished") return Effect.succeed({ _tag: "Done" as const, report: lifecycle.report })
       return OrderedLock.withLock(
         this.locks.steps,
-        Effect.map(Deferred.make<CleanupReport>(), (deferred) => {
+        Effect.sync(() => {
+          const deferred = Deferred.unsafeMake<CleanupReport>(FiberId.none)
           const run = ++this.runs
           this.lifecycle = { _tag: "Running", run, deferred }
-          return { _tag: "Start" as const, run, nodes: this.graph.nodes.slice(), deferred }
+          const start: Start = { _tag: "Start", run, nodes: this.graph.nodes.slice(), deferred }
+          onStart(start)
+          return start
         })
       )
     })
@@ -270,7 +291,8 @@ export class CoordinatorImpl implements Api.CleanupCoordinator {
       yield* transition(failed ? this.phases.fail : this.phases.complete)
       return withPhaseErrors(report, phaseErrors)
     })
-    return Effect.uninterruptible(Effect.exit(body)).pipe(
+    // forked from an uninterruptible region, so the whole fiber is uninterruptible: the Deferred is always completed
+    return Effect.exit(body).pipe(
       Effect.flatMap((exit) => {
         const publish = Effect.sync(() => {
           this.live = undefined
@@ -286,10 +308,16 @@ export class CoordinatorImpl implements Api.CleanupCoordinator {
           Effect.catchAllCause(() => publish),
           Effect.zipRight(Deferred.done(start.deferred, exit))
         )
-      })
+      }),
+      Effect.uninterruptible
     )
   }
 
+  /**
+   * Under the shutdown lock, as one uninterruptible step: the phase machine back to `NotStarted`, the resources the
+   * finished run released retired from the graph, registration reopened. An interrupted reset happened entirely or
+   * not at all.
+   */
   get reset(): Effect.Effect<void, CleanupInProgressError | LockError> {
     return OrderedLock.withLock(
       this.locks.shutdown,
@@ -297,11 +325,19 @@ export class CoordinatorImpl implements Api.CleanupCoordinator {
         const lifecycle = this.lifecycle
         if (lifecycle._tag === "Running") return Effect.fail(new CleanupInProgressError({ run: lifecycle.run }))
         if (lifecycle._tag === "Idle") return Effect.void
-        return OrderedLock.withLock(this.locks.phase, this.phases.reset).pipe(
-          Effect.zipRight(Effect.sync(() => {
-            this.lifecycle = { _tag: "Idle" }
-          }))
-        )
+        return Effect.uninterruptible(OrderedLock.withLock(
+          this.locks.phase,
+          Effect.zipRight(
+            this.phases.reset,
+            OrderedLock.withLock(
+              this.locks.steps,
+              Effect.sync(() => {
+                graph_.removeNodes(this.graph, releasedResources(this.graph, lifecycle.report))
+                this.lifecycle = { _tag: "Idle" }
+              })
+            )
+          )
+        ))
       })
     )
   }
@@ -366,6 +402,21 @@ export class CoordinatorImpl implements Api.CleanupCoordinator {
   }
 }
 
+/**
+ * The resource steps whose release a finished run attempted (every status but `Skipped`): a resource is released at
+ * most once, so `reset` retires them. A skipped release never ran: the resource is still held and stays registered.
+ */
+const releasedResources = (graph: graph_.Graph, report: CleanupReport): ReadonlySet<number> => {
+  const released = new Set<number>()
+  if (graph.resources === 0) return released
+  for (const step of report.steps) {
+    if (step.status === "Skipped") continue
+    const node = graph.byName.get(step.name)
+    if (node !== undefined && node.resource) released.add(node.index)
+  }
+  return released
+}
+
 const withPhaseErrors = (report: CleanupReport, errors: ReadonlyArray<Cause.Cause<unknown>>): CleanupReport => {
   if (errors.length === 0) return report
   const joined = errors.reduce((acc, cause) => Cause.parallel(acc, cause))
@@ -381,8 +432,7 @@ const withPhaseErrors = (report: CleanupReport, errors: ReadonlyArray<Cause.Caus
 /** @internal */
 export const isCleanupCoordinator = (u: unknown): u is Api.CleanupCoordinator => Predicate.hasProperty(u, TypeId)
 
-/** @internal */
-export const makeUnscoped = (options?: Api.Options): Effect.Effect<Api.CleanupCoordinator> =>
+const makeImpl = (options?: Api.Options): Effect.Effect<CoordinatorImpl> =>
   Effect.suspend(() => {
     const settings = settingsOf(options)
     return Effect.all({
@@ -393,14 +443,28 @@ export const makeUnscoped = (options?: Api.Options): Effect.Effect<Api.CleanupCo
 
 /** @internal */
 export const make = (options?: Api.Options): Effect.Effect<Api.CleanupCoordinator, never, Scope.Scope> =>
-  Effect.tap(makeUnscoped(options), (coordinator) =>
-    Effect.addFinalizer(() =>
-      coordinator.shutdown.pipe(
-        Effect.flatMap((report) =>
-          report.status === "Failed" ? Effect.die(new CleanupFailedError({ report })) : Effect.void
-        ),
-        Effect.orDie
-      )
+  Effect.acquireRelease(makeImpl(options), (coordinator) =>
+    coordinator.shutdown.pipe(
+      Effect.flatMap((report) =>
+        report.status === "Failed" ? Effect.die(new CleanupFailedError({ report })) : Effect.void
+      ),
+      Effect.orDie
+    ))
+
+/**
+ * A private coordinator: register (all or none), run, return the report whatever its status. Interrupted after
+ * registering, it still runs the steps to their end (as closing `make`'s scope would) before it is interrupted.
+ *
+ * @internal
+ */
+export const run = <E, R>(
+  steps: Iterable<CleanupStep<E, R>>,
+  options?: Api.Options
+): Effect.Effect<CleanupReport, RegistrationError | LockError, R> =>
+  Effect.flatMap(makeImpl(options), (coordinator) =>
+    Effect.onInterrupt(
+      Effect.zipRight(coordinator.registerAll(steps), coordinator.shutdown),
+      () => coordinator.graph.nodes.length === 0 ? Effect.void : Effect.ignore(coordinator.shutdown)
     ))
 
 /** @internal */

@@ -328,7 +328,7 @@ export class Run {
     }
   }
 
-  /** A queued step whose budget is gone: skip it and its dependents without running it. */
+  /** A queued step whose turn came at or after its phase deadline: skip it and its dependents without running it. */
   skipOverdue(index: number, now: number): void {
     const phase = this.layout.effective[index]!
     this.finish(
@@ -338,7 +338,8 @@ export class Run {
         new DeadlineExceededError({
           step: this.nodes[index]!.name,
           bound: this.boundOf(phase),
-          overdueMs: now - this.deadlines[phase]!
+          // to the µs, like the report's durations: phase deadlines are fractional ms
+          overdueMs: Math.round((now - this.deadlines[phase]!) * 1000) / 1000
         })
       )
     )
