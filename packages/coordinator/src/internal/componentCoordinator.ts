@@ -75,8 +75,7 @@ const pathCache = new Map<string, ReadonlyArray<State>>()
 
 /**
  * The shortest path from `from` to `to` in the component table that does not pass through `Error` (a stop or a start
- * is not a failure): `Running -> Stopping -> Stopped`, `Stopped -> Initializing`, `Idle -> Initiating -> Running ->
- * Stopping -> Stopped`.
+ * is not a failure): `Running -> Stopping -> Stopped`, `Stopped -> Initializing`, `Idle -> Stopping -> Stopped`.
  */
 const pathTo = (from: State, to: State): ReadonlyArray<State> => {
   const key = `${from}>${to}`
@@ -689,15 +688,9 @@ class CoordinatorImpl implements Api.ComponentCoordinator {
           }
           const targets = [...dependents.slice().reverse(), id].map((other) => this.entries.get(other)!)
           return Effect.flatMap(
-            Effect.scoped(Effect.flatMap(
-              CleanupCoordinator.make({ key: `${this.name}:${id}`, retries: 1 }),
-              (cleanup) =>
-                Effect.zipRight(Effect.orDie(cleanup.registerAll(this.cleanupSteps(targets))), cleanup.shutdown)
-            )).pipe(
-              // the cleanup coordinator's own finalizer dies with the report of a failed run: keep the report
-              Effect.catchSomeDefect((defect) =>
-                CleanupError.isCleanupFailedError(defect) ? Option.some(Effect.succeed(defect.report)) : Option.none()
-              )
+            CleanupCoordinator.run(this.cleanupSteps(targets), { key: `${this.name}:${id}`, retries: 1 }).pipe(
+              // the steps are generated here: a refused batch is a bug
+              Effect.catchIf(CleanupError.isRegistrationError, Effect.die)
             ),
             (report): Effect.Effect<CleanupReport, CleanupFailed | LockError> =>
               report.status === "Completed" ? Effect.succeed(report) : this.withLifecycle(Effect.forEach(
