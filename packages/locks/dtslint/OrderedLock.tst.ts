@@ -36,7 +36,7 @@ describe("OrderedLock", () => {
     expect(OrderedLock.make({ hierarchy: LockHierarchy.Global, level: "StateMachine.state" })).type.toBe<
       Effect.Effect<OrderedLock.OrderedLock>
     >()
-    expect(LockHierarchy.rankOf(LockHierarchy.Global, "StateMachine.state")).type.toBe<number>()
+    expect(LockHierarchy.rankOf(LockHierarchy.Global, "StateMachine.state")).type.toBe<15>()
   })
 
   test("try and batch forms", () => {

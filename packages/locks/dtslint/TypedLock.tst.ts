@@ -56,6 +56,61 @@ describe("constructors", () => {
   })
 })
 
+describe("fromLevel", () => {
+  const fsState = TypedLock.unsafeFromLevel(LockHierarchy.Global, "StateMachine.state")
+  const fsHistory = TypedLock.unsafeFromLevel(LockHierarchy.Global, "StateMachine.history")
+
+  test("infers the lock's name and rank from the hierarchy", () => {
+    expect(TypedLock.fromLevel(LockHierarchy.Global, "StateMachine.state")).type
+      .toBe<Effect.Effect<TypedLock.TypedLock<"StateMachine.state", 15>>>()
+    expect(fsState).type.toBe<TypedLock.TypedLock<"StateMachine.state", 15>>()
+    expect(TypedLock.unsafeFromLevel(LockHierarchy.Global, "CleanupCoordinator.shutdown", { key: "main" })).type
+      .toBe<TypedLock.TypedLock<"CleanupCoordinator.shutdown", 1>>()
+    expect(fsState).type.toBe<typeof state>()
+  })
+
+  test("a base hierarchy's lock is named Part.level", () => {
+    expect(TypedLock.fromLevel(LockHierarchy.StateMachine, "history")).type
+      .toBe<Effect.Effect<TypedLock.TypedLock<"StateMachine.history", 3>>>()
+    const Accounts = LockHierarchy.unsafeMake({ name: "Accounts", levels: ["ledger", { name: "audit", rank: 10 }] })
+    expect(TypedLock.unsafeFromLevel(Accounts, "audit")).type.toBe<TypedLock.TypedLock<"Accounts.audit", 10>>()
+  })
+
+  test("ABBA across fromLevel locks does not compile, naming both levels", () => {
+    expect(TypedLock.withLock(fsState, TypedLock.withLock(fsHistory, Effect.void))).type
+      .toBe<Effect.Effect<void, LockError, Acquires<15, "StateMachine.state">>>()
+    const inner = TypedLock.withLock(fsState, Effect.void)
+    // @ts-expect-error: lock order violation: rank 15 (StateMachine.state) taken inside rank 16 (StateMachine.history)
+    TypedLock.withLock(fsHistory, inner)
+    expect(TypedLock.withLock).type.not.toBeCallableWith(fsHistory, inner)
+    expect<Inside<typeof fsHistory, void, LockError, Effect.Effect.Context<typeof inner>>>().type.toBe<
+      TypedLock.OrderViolation<
+        "lock order violation: rank 15 (StateMachine.state) taken inside rank 16 (StateMachine.history)"
+      >
+    >()
+  })
+
+  test("a level the hierarchy does not have does not compile", () => {
+    // @ts-expect-error: '"StateMachine.nope"' is not assignable to '"CleanupCoordinator.shutdown" | ...'
+    TypedLock.fromLevel(LockHierarchy.Global, "StateMachine.nope")
+    expect(TypedLock.fromLevel).type.not.toBeCallableWith(LockHierarchy.Global, "StateMachine.nope")
+    // a base level name is not a level of the composed hierarchy
+    expect(TypedLock.unsafeFromLevel).type.not.toBeCallableWith(LockHierarchy.Global, "state")
+    expect(TypedLock.unsafeFromLevel).type.not.toBeCallableWith(LockHierarchy.StateMachine, "StateMachine.state")
+    const level: string = "StateMachine.state"
+    expect(TypedLock.unsafeFromLevel).type.not.toBeCallableWith(LockHierarchy.Global, level)
+  })
+
+  test("a hierarchy whose type does not know its ranks gives a lock checked at run time only", () => {
+    const hierarchy: LockHierarchy.LockHierarchy = LockHierarchy.Global
+    const level: string = "StateMachine.state"
+    const dynamic = TypedLock.unsafeFromLevel(hierarchy, level)
+    expect(dynamic).type.toBe<TypedLock.TypedLock<string, number>>()
+    expect(TypedLock.withLock(dynamic, TypedLock.withLock(fsHistory, Effect.void))).type
+      .toBe<Effect.Effect<void, LockError, Acquires<16, "StateMachine.history">>>()
+  })
+})
+
 describe("markers", () => {
   test("an effect records the rank it takes in R", () => {
     expect(TypedLock.withLock(history, Effect.succeed(1))).type

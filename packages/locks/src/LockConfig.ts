@@ -38,6 +38,47 @@ export type Mode = "strict" | "warn" | "off"
 export type Sites = "none" | "call-site" | "stack"
 
 /**
+ * What happens when the learned lock-class graph closes a cycle (a potential deadlock: two orders that can deadlock,
+ * observed in different fibers or at different times, even if nothing ever blocked).
+ *
+ * - `"fail"`: the acquisition fails with `PotentialDeadlock` before it waits (the edge is not learned).
+ * - `"warn"`: the report is logged as a warning once per cycle, `lock_potential_deadlocks` counts it, and the
+ *   acquisition proceeds (the edge is learned).
+ * - `"off"`: no learned graph (the default: it costs a chain-cache lookup per acquisition).
+ *
+ * Checking continues after a report (Linux lockdep switches itself off after its first report).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PotentialReaction = "fail" | "warn" | "off"
+
+/**
+ * What happens when a fiber starts a wait that closes a cycle of the wait-for graph (an actual deadlock).
+ *
+ * - `"fail"` (the default): the fiber whose wait closed the cycle fails with `DeadlockDetected` instead of waiting;
+ *   the others proceed once it releases what it holds. It costs nothing on uncontended acquisitions.
+ * - `"off"`: the fibers wait until a timeout, if any, expires.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ActualReaction = "fail" | "off"
+
+/**
+ * The deadlock detector's settings (see `docs/deadlocks.md`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Detection {
+  /** The learned dependency graph of lock classes, see {@link PotentialReaction}. Default `"off"`. */
+  readonly potential: PotentialReaction
+  /** The exact wait-for graph of fibers, see {@link ActualReaction}. Default `"fail"`. */
+  readonly actual: ActualReaction
+}
+
+/**
  * The settings read by every acquisition.
  *
  * @since 0.1.0
@@ -58,10 +99,16 @@ export interface Settings {
    * `unsafeMake` takes it as an option), see {@link Sites}. Default `"call-site"`.
    */
   readonly sites: Sites
+  /**
+   * Deadlock detection, see {@link Detection}. The learned graph needs the held stacks, so it runs in `"strict"` and
+   * `"warn"` modes only; the wait-for graph runs in every mode. Default `{ potential: "off", actual: "fail" }`.
+   */
+  readonly detection: Detection
 }
 
 /**
- * The defaults: strict ordering, no timeout, metrics on, call sites captured.
+ * The defaults: strict ordering, no timeout, metrics on, call sites captured, actual deadlocks broken, no learned
+ * graph.
  *
  * @since 0.1.0
  * @category constructors
@@ -70,7 +117,8 @@ export const defaults: Settings = {
   mode: "strict",
   timeout: Duration.infinity,
   metrics: true,
-  sites: "call-site"
+  sites: "call-site",
+  detection: { potential: "off", actual: "fail" }
 }
 
 /**
@@ -109,6 +157,11 @@ export interface Options {
   readonly timeout?: Duration.DurationInput | undefined
   readonly metrics?: boolean | undefined
   readonly sites?: Sites | undefined
+  /** Deadlock detection; each field falls back to its default. */
+  readonly detection?: {
+    readonly potential?: PotentialReaction | undefined
+    readonly actual?: ActualReaction | undefined
+  } | undefined
 }
 
 /**
@@ -129,7 +182,11 @@ export const settings = (options: Options): Settings => ({
   mode: options.mode ?? defaults.mode,
   timeout: options.timeout === undefined ? defaults.timeout : Duration.decode(options.timeout),
   metrics: options.metrics ?? defaults.metrics,
-  sites: options.sites ?? defaults.sites
+  sites: options.sites ?? defaults.sites,
+  detection: options.detection === undefined ? defaults.detection : {
+    potential: options.detection.potential ?? defaults.detection.potential,
+    actual: options.detection.actual ?? defaults.detection.actual
+  }
 })
 
 /**
@@ -141,6 +198,8 @@ export const settings = (options: Options): Settings => ({
  *
  * // plain locks, no metrics: for hot paths where the order has been verified in tests
  * const Production = LockConfig.layer({ mode: "off", metrics: false })
+ * // development: learned lock-order graph, failing on the first potential deadlock
+ * const Dev = LockConfig.layer({ mode: "warn", detection: { potential: "fail" } })
  * ```
  *
  * @since 0.1.0

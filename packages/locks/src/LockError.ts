@@ -179,6 +179,12 @@ export class LockTimeout extends Data.TaggedError("LockTimeout")<{
   readonly holders: ReadonlyArray<HeldLock>
   /** The other requests still queued. */
   readonly waiters: ReadonlyArray<WaitingRequest>
+  /**
+   * The wait-for graph seen from this request when it timed out, a few fibers deep: whom it waited for, whom those
+   * wait for. A blocker with no link of its own runs, or waits on something the wait-for graph cannot see (a
+   * `Deferred`, a join, a sleep): the waits the timeout is the fallback for.
+   */
+  readonly waitFor: ReadonlyArray<WaitForLink>
 }> {
   /**
    * @since 0.1.0
@@ -189,12 +195,127 @@ export class LockTimeout extends Data.TaggedError("LockTimeout")<{
 }
 
 /**
+ * One edge of a learned dependency cycle: a fiber took `to` while holding `from`, first seen in `fiber` at the sites
+ * given. `types` are lockdep's dependency types seen for the pair (`EN`, `ER`, `SN`, `SR`: the source held Exclusively
+ * or Shared, the target taken as a Non-recursive or Recursive locker).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DependencyLink {
+  /** Lock class names. */
+  readonly from: string
+  readonly to: string
+  /** How `from` was held and `to` taken when the edge was first seen. */
+  readonly fromMode: AccessMode
+  readonly toMode: AccessMode
+  /** The dependency type of this link in the cycle. */
+  readonly type: "EN" | "ER" | "SN" | "SR"
+  /** The fiber in which the edge was first seen (for the new edge: the fiber taking the lock now). */
+  readonly fiber: string
+  /** Where `from` was taken and where `to` was being taken, when sites are captured. */
+  readonly fromSite: string | undefined
+  readonly toSite: string | undefined
+  /** When it was first seen (ms since the epoch, from the Clock). */
+  readonly at: number
+  /** `true` for the edge the failing (or reported) acquisition would add. */
+  readonly isNew: boolean
+}
+
+/**
+ * An acquisition that would close a cycle in the learned lock-class graph: the orders seen so far, in any fibers and
+ * at any times, can deadlock together, even if nothing ever blocked (Linux lockdep's "possible circular locking
+ * dependency"; a cycle of one class is its "possible recursive locking"). With the `"fail"` reaction
+ * (`LockConfig`'s `detection.potential`) it fails before the acquisition waits; with `"warn"` its message is logged
+ * once per cycle.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PotentialDeadlock extends Data.TaggedError("PotentialDeadlock")<{
+  /** The lock being taken. */
+  readonly lock: LockDescription
+  readonly mode: AccessMode
+  readonly fiber: string
+  readonly site: string | undefined
+  /** `"recursive"`: a second lock of a class the fiber holds; `"circular"`: a cycle through other classes. */
+  readonly kind: "circular" | "recursive"
+  /** The cycle: first the new edge (held lock -> requested lock), then the learned path back to the held lock. */
+  readonly cycle: ReadonlyArray<DependencyLink>
+  /** Every lock the fiber holds or inherits, oldest first. */
+  readonly held: ReadonlyArray<HeldLock>
+}> {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return render.potentialDeadlock(this)
+  }
+}
+
+/**
+ * One edge of the wait-for graph: `waiter` waits for `lock` because `blocker` holds it (`"holds"`) or is queued
+ * ahead of it (`"queued-ahead"`: FIFO hand-over, and writer preference makes a reader wait for a queued writer), or
+ * `waiter` is suspended joining `blocker` (`"joins"`: `Fiber.join` / `Fiber.await`; no lock or mode then).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface WaitForLink {
+  readonly waiter: string
+  /** The mode the waiter asked for, and where. */
+  readonly mode: AccessMode | undefined
+  readonly site: string | undefined
+  readonly lock: LockDescription | undefined
+  readonly blocker: string
+  readonly reason: "holds" | "queued-ahead" | "joins"
+  /** How the blocker holds or asks for the lock, and where it took or asked for it. */
+  readonly blockerMode: AccessMode | undefined
+  readonly blockerSite: string | undefined
+}
+
+/**
+ * An actual deadlock, found the moment the wait that closes it starts (no polling, no timeout). The fiber whose wait
+ * closed the cycle is the victim: its acquisition fails with this error instead of waiting, so it can release what
+ * it holds, roll back and retry, and every other fiber of the cycle proceeds. The idea follows the exact wait-for
+ * graph of database lock managers; parking_lot and Java's `ThreadMXBean` find such cycles later, by polling.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DeadlockDetected extends Data.TaggedError("DeadlockDetected")<{
+  /** The lock the victim asked for. */
+  readonly lock: LockDescription
+  readonly mode: AccessMode
+  /** The victim. */
+  readonly fiber: string
+  readonly site: string | undefined
+  /** The cycle, starting with the victim's wait and ending with a wait for the victim. */
+  readonly cycle: ReadonlyArray<WaitForLink>
+  /** The locks the victim holds, oldest first: they are released when its acquisition's failure propagates. */
+  readonly held: ReadonlyArray<HeldLock>
+}> {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return render.deadlockDetected(this)
+  }
+}
+
+/**
  * Every error an acquisition can fail with.
  *
  * @since 0.1.0
  * @category models
  */
-export type LockError = LockOrderViolation | LockRecursion | LockUpgrade | LockTimeout
+export type LockError =
+  | LockOrderViolation
+  | LockRecursion
+  | LockUpgrade
+  | LockTimeout
+  | PotentialDeadlock
+  | DeadlockDetected
 
 /**
  * A hierarchy that cannot be built: a duplicate level name, a duplicate rank where ranks must be unique, an
@@ -223,7 +344,8 @@ export class LockHierarchyError extends Data.TaggedError("LockHierarchyError")<{
  */
 export const isLockError = (u: unknown): u is LockError =>
   Predicate.isTagged(u, "LockOrderViolation") || Predicate.isTagged(u, "LockRecursion") ||
-  Predicate.isTagged(u, "LockUpgrade") || Predicate.isTagged(u, "LockTimeout")
+  Predicate.isTagged(u, "LockUpgrade") || Predicate.isTagged(u, "LockTimeout") ||
+  Predicate.isTagged(u, "PotentialDeadlock") || Predicate.isTagged(u, "DeadlockDetected")
 
 /**
  * @since 0.1.0
@@ -236,3 +358,15 @@ export const isLockOrderViolation = (u: unknown): u is LockOrderViolation => u i
  * @category guards
  */
 export const isLockTimeout = (u: unknown): u is LockTimeout => u instanceof LockTimeout
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isPotentialDeadlock = (u: unknown): u is PotentialDeadlock => u instanceof PotentialDeadlock
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isDeadlockDetected = (u: unknown): u is DeadlockDetected => u instanceof DeadlockDetected

@@ -70,3 +70,21 @@ export const timeouts: Metric.Metric.Counter<number> = internal.timeouts
  * @category metrics
  */
 export const orderViolations: Metric.Metric.Counter<number> = internal.orderViolations
+
+/**
+ * `lock_potential_deadlocks`: distinct cycles of the learned lock-class graph reported, failed (`"fail"`) or logged
+ * (`"warn"`), each cycle once. Tagged with the class of the acquisition that closed it.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const potentialDeadlocks: Metric.Metric.Counter<number> = internal.potentialDeadlocks
+
+/**
+ * `lock_deadlocks`: actual deadlocks broken: the victim's acquisition failed with `DeadlockDetected`. Tagged with
+ * the class the victim asked for.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const deadlocks: Metric.Metric.Counter<number> = internal.deadlocks

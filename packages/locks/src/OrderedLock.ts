@@ -150,6 +150,28 @@ export const isOrderedLock: (u: unknown) => u is OrderedLock = internal.isOrdere
 export const make: (options: MakeOptions) => Effect.Effect<OrderedLock> = internal.make
 
 /**
+ * Like {@link make}, for a lock that lives as long as the current scope: when the last scoped lock of its class is
+ * disposed (and no lock of the class was made with {@link make} or {@link unsafeMake}), the class is forgotten by
+ * the registry and the learned dependency graph (its edges go, every cached chain is validated again, and its name
+ * may be declared again with another rank). The idea follows lockdep's `lockdep_unregister_key`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { OrderedLock } from "@core-stability/locks"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const session = yield* OrderedLock.makeScoped({ name: "session", rank: 3, key: "s-1" })
+ *   yield* OrderedLock.withLock(session, Effect.log("in session"))
+ * })) // the class "session" is forgotten here
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeScoped: (options: MakeOptions) => Effect.Effect<OrderedLock, never, Scope.Scope> = internal.makeScoped
+
+/**
  * Makes a lock synchronously, in `options.registry` or the process-wide registry; `sites` defaults to
  * `"call-site"`. Throws on a rank conflict or an unknown hierarchy level.
  *

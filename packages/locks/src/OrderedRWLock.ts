@@ -117,6 +117,16 @@ export const isOrderedRWLock: (u: unknown) => u is OrderedRWLock = internal.isOr
 export const make: (options: MakeOptions) => Effect.Effect<OrderedRWLock> = internal.makeRW
 
 /**
+ * Like {@link make}, for a lock that lives as long as the current scope; its class is forgotten by the learned
+ * dependency graph when the last scoped lock of the class is disposed (see `OrderedLock.makeScoped`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeScoped: (options: MakeOptions) => Effect.Effect<OrderedRWLock, never, Scope.Scope> =
+  internal.makeScopedRW
+
+/**
  * Makes a read/write lock synchronously.
  *
  * @since 0.1.0

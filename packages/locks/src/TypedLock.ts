@@ -15,6 +15,10 @@
  * provided for them. {@link discharge} removes them at the edge of the program (before `Effect.runPromise` or
  * `runMain`, which require `R = never`).
  *
+ * Locks are made with a literal name and rank ({@link make}), or from a level of a `LockHierarchy`, whose type knows
+ * the rank of each level ({@link fromLevel}): `TypedLock.fromLevel(LockHierarchy.Global, "StateMachine.state")` makes
+ * a `TypedLock<"StateMachine.state", 15>`, and a level the hierarchy does not have does not compile.
+ *
  * At run time a typed lock is an `OrderedLock` and every combinator here is the `OrderedLock` one: the runtime order
  * checks apply to typed and untyped locks alike, and a typed lock adds no cost. A lock whose rank is not a literal
  * (`number`) adds no marker and is checked at run time only; the two kinds mix freely (see `docs/typed-lock-order.md`).
@@ -160,9 +164,13 @@ export declare namespace TypedLock {
 
 /**
  * Options of {@link make}: a class name and a rank, or a level of a `LockHierarchy` together with the rank the
- * hierarchy gives it (`LockHierarchy` ranks are not literal types, so the literal is stated here and checked against
- * the hierarchy when the lock is made). The rank must be a non-negative integer literal for the compiler to check
- * it; a rank of type `number` gives a lock checked at run time only. The other options are `OrderedLock`'s.
+ * hierarchy gives it, checked against the hierarchy when the lock is made. The rank must be a non-negative integer
+ * literal for the compiler to check it; a rank of type `number` gives a lock checked at run time only. The other
+ * options are `OrderedLock`'s.
+ *
+ * For a level of a hierarchy whose type knows its ranks (the seeded hierarchies, and any built by
+ * `LockHierarchy.make` / `compose` from literal input), {@link fromLevel} infers the name and the rank instead; the
+ * `hierarchy`/`level`/`rank` form is for hierarchies built from input known only at run time.
  *
  * @since 0.1.0
  * @category models
@@ -188,22 +196,18 @@ export type UnsafeMakeOptions<Name extends string, Rank extends number> =
 /**
  * Makes a typed lock: `OrderedLock.make` with the name and rank kept as literal types. A hierarchy level whose rank
  * is not the one stated is a defect naming both, like any other disagreement between two declarations of a lock.
- * A negative, fractional or exponent rank literal does not compile.
+ * A negative, fractional or exponent rank literal does not compile. For a level of a hierarchy, prefer
+ * {@link fromLevel}, which reads the name and the rank from the hierarchy's type.
  *
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { LockHierarchy, TypedLock } from "@core-stability/locks"
+ * import { TypedLock } from "@core-stability/locks"
  *
  * const program = Effect.gen(function*() {
- *   const state = yield* TypedLock.make({ name: "state", rank: 2 })
- *   // TypedLock<string, 15>: the hierarchy's name for the level, rank 15 checked against it
- *   const machineState = yield* TypedLock.make({
- *     hierarchy: LockHierarchy.Global,
- *     level: "StateMachine.state",
- *     rank: 15
- *   })
- *   return [state, machineState] as const
+ *   // TypedLock<"state", 2>
+ *   const state = yield* TypedLock.make({ name: "state", rank: 2, key: "main" })
+ *   return state
  * })
  * ```
  *
@@ -232,6 +236,100 @@ export const make: <Name extends string, Rank extends number>(
 export const unsafeMake: <Name extends string, Rank extends number>(
   options: UnsafeMakeOptions<Name, Rank>
 ) => TypedLock<Name, Rank> = internal.unsafeMake
+
+/**
+ * Options of {@link fromLevel}: `OrderedLock`'s (`key`, `timeout`, `sites`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type FromLevelOptions = OrderedLock.CommonOptions
+
+/**
+ * {@link FromLevelOptions}, plus the registry the lock belongs to (default: the process-wide registry).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type UnsafeFromLevelOptions = FromLevelOptions & { readonly registry?: LockRegistry.Registry | undefined }
+
+/**
+ * Makes a typed lock for a level of a hierarchy, its class name and rank read from the hierarchy's type:
+ * `fromLevel(LockHierarchy.Global, "StateMachine.state")` gives a `TypedLock<"StateMachine.state", 15>`, the same
+ * lock as `OrderedLock.make({ hierarchy, level })` at run time. The class name is the level name for a composed
+ * hierarchy (`"StateMachine.state"` in `Global`), `Part.level` for a base one (`"StateMachine.history"` for the level
+ * `history` of `LockHierarchy.StateMachine`).
+ *
+ * A level name the hierarchy's type does not have does not compile (the error lists the levels it has). A hierarchy
+ * whose type does not know its ranks (the wide `LockHierarchy`, built from input known only at run time) takes any
+ * level name and gives a `TypedLock<string, number>`, checked at run time only; an unknown level is then a defect.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { LockHierarchy, TypedLock } from "@core-stability/locks"
+ *
+ * const program = Effect.gen(function*() {
+ *   // TypedLock<"StateMachine.state", 15>
+ *   const state = yield* TypedLock.fromLevel(LockHierarchy.Global, "StateMachine.state", { key: "main" })
+ *   // TypedLock<"StateMachine.history", 16>
+ *   const history = yield* TypedLock.fromLevel(LockHierarchy.Global, "StateMachine.history", { key: "main" })
+ *   // Effect<void, LockError, Acquires<15, "StateMachine.state">>
+ *   const transition = Effect.log("transition").pipe(TypedLock.withLock(history), TypedLock.withLock(state))
+ *   // does not compile: "lock order violation: rank 15 (StateMachine.state) taken inside rank 16
+ *   // (StateMachine.history)"
+ *   // const inverted = transition.pipe(TypedLock.withLock(history))
+ *   return transition
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromLevel: <
+  Ranks extends LockHierarchy.RankTable,
+  HierarchyName extends string,
+  Parts extends ReadonlyArray<string>,
+  Level extends keyof Ranks & string
+>(
+  hierarchy: LockHierarchy.LockHierarchy<Ranks, HierarchyName, Parts>,
+  level: Level,
+  options?: FromLevelOptions
+) => Effect.Effect<
+  TypedLock<
+    LockHierarchy.LockHierarchy.LockName<LockHierarchy.LockHierarchy<Ranks, HierarchyName, Parts>, Level>,
+    Ranks[Level]
+  >
+> = internal.fromLevel as any
+
+/**
+ * Like {@link fromLevel}, synchronously, in `options.registry` or the process-wide registry: for locks declared as
+ * module constants. Throws (like `OrderedLock.unsafeMake`) when a class of that name exists with another rank.
+ *
+ * @example
+ * ```ts
+ * import { LockHierarchy, TypedLock } from "@core-stability/locks"
+ *
+ * const steps = TypedLock.unsafeFromLevel(LockHierarchy.Global, "CleanupCoordinator.steps")
+ * // TypedLock<"CleanupCoordinator.steps", 3>
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const unsafeFromLevel: <
+  Ranks extends LockHierarchy.RankTable,
+  HierarchyName extends string,
+  Parts extends ReadonlyArray<string>,
+  Level extends keyof Ranks & string
+>(
+  hierarchy: LockHierarchy.LockHierarchy<Ranks, HierarchyName, Parts>,
+  level: Level,
+  options?: UnsafeFromLevelOptions
+) => TypedLock<
+  LockHierarchy.LockHierarchy.LockName<LockHierarchy.LockHierarchy<Ranks, HierarchyName, Parts>, Level>,
+  Ranks[Level]
+> = internal.unsafeFromLevel as any
 
 /**
  * Runs an effect while holding the lock: `OrderedLock.withLock`, with the order checked by the compiler. Called as

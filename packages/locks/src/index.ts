@@ -5,6 +5,11 @@
 /**
  * @since 0.1.0
  */
+export * as DeadlockDetector from "./DeadlockDetector.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as GuardedLock from "./GuardedLock.js"
 
 /**

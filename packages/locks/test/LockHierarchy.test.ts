@@ -42,6 +42,119 @@ describe("LockHierarchy", () => {
     assert.include(LockHierarchy.render(G), "  15  StateMachine.state")
   })
 
+  it("each annotated rank table is what the constructors compute at run time", () => {
+    // each expected table is typed as the constant's annotation: a literal here that disagreed with it would not compile
+    const stateMachine: typeof LockHierarchy.StateMachine.ranks = {
+      callbacks: 1,
+      state: 2,
+      history: 3,
+      invariants: 4,
+      validators: 5
+    }
+    const cleanupCoordinator: typeof LockHierarchy.CleanupCoordinator.ranks = {
+      shutdown: 1,
+      phase: 2,
+      steps: 3,
+      status: 4
+    }
+    const componentCoordinator: typeof LockHierarchy.ComponentCoordinator.ranks = {
+      component: 1,
+      resource: 2,
+      history: 3,
+      callback: 4,
+      thread: 5
+    }
+    const bufferManager: typeof LockHierarchy.BufferManager.ranks = { cleanup: 1, state: 2, component: 3, update: 4 }
+    const global: typeof LockHierarchy.Global.ranks = {
+      "CleanupCoordinator.shutdown": 1,
+      "CleanupCoordinator.phase": 2,
+      "CleanupCoordinator.steps": 3,
+      "CleanupCoordinator.status": 4,
+      "ComponentCoordinator.component": 5,
+      "ComponentCoordinator.resource": 6,
+      "ComponentCoordinator.history": 7,
+      "ComponentCoordinator.callback": 8,
+      "ComponentCoordinator.thread": 9,
+      "BufferManager.cleanup": 10,
+      "BufferManager.state": 11,
+      "BufferManager.component": 12,
+      "BufferManager.update": 13,
+      "StateMachine.callbacks": 14,
+      "StateMachine.state": 15,
+      "StateMachine.history": 16,
+      "StateMachine.invariants": 17,
+      "StateMachine.validators": 18
+    }
+    // the same tables built again from the seed's declarations, independently of the constants
+    const rebuilt = {
+      StateMachine: LockHierarchy.unsafeMake({
+        name: "StateMachine",
+        levels: ["callbacks", "state", "history", "invariants", "validators"]
+      }),
+      CleanupCoordinator: LockHierarchy.unsafeMake({
+        name: "CleanupCoordinator",
+        levels: ["shutdown", "phase", "steps", "status"]
+      }),
+      ComponentCoordinator: LockHierarchy.unsafeMake({
+        name: "ComponentCoordinator",
+        levels: ["component", "resource", "history", "callback", "thread"]
+      }),
+      BufferManager: LockHierarchy.unsafeMake({
+        name: "BufferManager",
+        levels: ["cleanup", "state", "component", "update"]
+      })
+    }
+    const rebuiltGlobal = LockHierarchy.unsafeCompose({
+      name: "Global",
+      parts: [rebuilt.StateMachine, rebuilt.BufferManager, rebuilt.ComponentCoordinator, rebuilt.CleanupCoordinator],
+      order: [
+        ["CleanupCoordinator", "ComponentCoordinator"],
+        ["ComponentCoordinator", "BufferManager"],
+        ["BufferManager", "StateMachine"]
+      ]
+    })
+    const cases: ReadonlyArray<
+      readonly [LockHierarchy.LockHierarchy, LockHierarchy.LockHierarchy, LockHierarchy.RankTable]
+    > = [
+      [LockHierarchy.StateMachine, rebuilt.StateMachine, stateMachine],
+      [LockHierarchy.CleanupCoordinator, rebuilt.CleanupCoordinator, cleanupCoordinator],
+      [LockHierarchy.ComponentCoordinator, rebuilt.ComponentCoordinator, componentCoordinator],
+      [LockHierarchy.BufferManager, rebuilt.BufferManager, bufferManager],
+      [LockHierarchy.Global, rebuiltGlobal, global]
+    ]
+    for (const [constant, again, expected] of cases) {
+      assert.deepStrictEqual(constant.ranks, expected, constant.name)
+      assert.deepStrictEqual(again.ranks, expected, constant.name)
+      // the table agrees with the levels, which the locks read their ranks from
+      assert.deepStrictEqual(Object.fromEntries(constant.levels.map((l) => [l.name, l.rank])), expected, constant.name)
+      for (const [level, rank] of Object.entries(expected)) {
+        assert.strictEqual(LockHierarchy.rankOf(constant, level), rank, `${constant.name} ${level}`)
+      }
+    }
+    assert.deepStrictEqual(rebuiltGlobal.parts, LockHierarchy.Global.parts)
+  })
+
+  it("ranks is a frozen table of the levels, also for object levels and composed hierarchies", () => {
+    const ledger = LockHierarchy.unsafeMake({
+      name: "Ledger",
+      levels: [{ name: "entry", rank: 30 }, "page", { name: "book", rank: 20 }]
+    })
+    assert.deepStrictEqual(ledger.ranks, { page: 2, book: 20, entry: 30 })
+    assert.isTrue(Object.isFrozen(ledger.ranks))
+    assert.strictEqual(LockHierarchy.rankOf(ledger, "entry"), 30)
+    const app = LockHierarchy.unsafeCompose({ name: "App", parts: [ledger, LockHierarchy.StateMachine] })
+    assert.deepStrictEqual(app.ranks, {
+      "Ledger.page": 1,
+      "Ledger.book": 2,
+      "Ledger.entry": 3,
+      "StateMachine.callbacks": 4,
+      "StateMachine.state": 5,
+      "StateMachine.history": 6,
+      "StateMachine.invariants": 7,
+      "StateMachine.validators": 8
+    })
+  })
+
   it("rankOf throws on an unknown level, naming the levels it has", () => {
     assert.throws(
       () => LockHierarchy.rankOf(LockHierarchy.StateMachine, "nope"),

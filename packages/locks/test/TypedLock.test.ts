@@ -76,6 +76,77 @@ describe("TypedLock", () => {
     })
   })
 
+  describe("fromLevel", () => {
+    it.effect("a level's lock carries the hierarchy's class name and rank", () =>
+      inRegistry(Effect.gen(function*() {
+        const state = yield* TypedLock.fromLevel(LockHierarchy.Global, "StateMachine.state", { key: "main" })
+        assert.isTrue(OrderedLock.isOrderedLock(state))
+        assert.strictEqual(state.name, "StateMachine.state")
+        assert.strictEqual(state.rank, 15)
+        assert.strictEqual(state.key, "main")
+        const untyped = yield* OrderedLock.make({ hierarchy: LockHierarchy.Global, level: "StateMachine.state" })
+        assert.strictEqual(untyped.name, state.name)
+        assert.strictEqual(untyped.rank, state.rank)
+      })))
+
+    it.effect("a base hierarchy's level is named Part.level", () =>
+      inRegistry(Effect.gen(function*() {
+        const history = yield* TypedLock.fromLevel(LockHierarchy.StateMachine, "history")
+        assert.strictEqual(history.name, "StateMachine.history")
+        assert.strictEqual(history.rank, 3)
+        const Accounts = LockHierarchy.unsafeMake({ name: "Accounts", levels: ["ledger", { name: "audit", rank: 10 }] })
+        const audit = yield* TypedLock.fromLevel(Accounts, "audit")
+        assert.strictEqual(audit.name, "Accounts.audit")
+        assert.strictEqual(audit.rank, 10)
+      })))
+
+    it("unsafeFromLevel makes the lock in the registry given", () => {
+      const registry = LockRegistry.unsafeMake()
+      const history = TypedLock.unsafeFromLevel(LockHierarchy.StateMachine, "history", { registry })
+      assert.strictEqual(history.name, "StateMachine.history")
+      assert.strictEqual(history.rank, 3)
+      // the class StateMachine.history now has rank 3 in that registry: Global's rank 16 disagrees with it
+      assert.throws(() => TypedLock.unsafeFromLevel(LockHierarchy.Global, "StateMachine.history", { registry }))
+      const other = LockRegistry.unsafeMake()
+      assert.strictEqual(
+        TypedLock.unsafeFromLevel(LockHierarchy.Global, "StateMachine.history", { registry: other }).rank,
+        16
+      )
+    })
+
+    it.effect("an inversion of fromLevel locks forced past the compiler fails at run time as the untyped one", () =>
+      inRegistry(Effect.gen(function*() {
+        const state = yield* TypedLock.fromLevel(LockHierarchy.Global, "StateMachine.state")
+        const history = yield* TypedLock.fromLevel(LockHierarchy.Global, "StateMachine.history")
+        const legal = yield* heldNames.pipe(TypedLock.withLock(history), TypedLock.withLock(state))
+        assert.deepStrictEqual(legal, ["StateMachine.state", "StateMachine.history"])
+
+        const inner = TypedLock.withLock(state, Effect.succeed("unreachable"))
+        // @ts-expect-error: lock order violation: rank 15 (StateMachine.state) taken inside rank 16 (StateMachine.history)
+        const typed = yield* Effect.exit(TypedLock.withLock(history, inner))
+        const untyped = yield* Effect.exit(OrderedLock.withLock(history, OrderedLock.withLock(state, Effect.void)))
+        assert.deepStrictEqual(outcome(typed), {
+          error: "LockOrderViolation",
+          rule: "rank-inversion",
+          lock: "StateMachine.state",
+          held: "StateMachine.history"
+        })
+        assert.deepStrictEqual(outcome(untyped), outcome(typed))
+      })))
+
+    it.effect("an unknown level forced past the compiler is a defect naming the levels", () =>
+      inRegistry(Effect.gen(function*() {
+        // @ts-expect-error: '"nope"' is not assignable to '"callbacks" | "state" | "history" | ...'
+        const exit = yield* Effect.exit(TypedLock.fromLevel(LockHierarchy.StateMachine, "nope"))
+        assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause))
+        const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+        assert.match((defect as Error).message, /has no level "nope"; levels: callbacks, state, history/)
+        const level: string = "nope"
+        const hierarchy: LockHierarchy.LockHierarchy = LockHierarchy.StateMachine
+        assert.throws(() => TypedLock.unsafeFromLevel(hierarchy, level), /has no level "nope"/)
+      })))
+  })
+
   describe("typed and untyped forms behave identically", () => {
     it("the typed combinators are OrderedLock's own functions", () => {
       assert.strictEqual(TypedLock.withLock, OrderedLock.withLock)

@@ -11,13 +11,20 @@
  *    an interrupted or timed-out waiter is gone at once. `drain` hands the lock over to waiters in FIFO order.
  * 3. `release`: removes the hold from the lock and from its owner's stack, records the hold time, and drains.
  *
- * The wait-for graph is exact in these structures (a waiter knows its fiber and lock, a lock its holders), and a
- * learned lock-class graph can hook into `checkOrder` with the held stack: that is where a deadlock detector plugs in.
+ * Deadlock detection plugs in at two points:
+ *
+ * - `learn` (in `begin`, after the order check, `strict` and `warn` modes): the learned lock-class graph of
+ *   `dependencyGraph.ts`. Each fiber keeps the chain-cache node of its held stack (`FiberLocks.chain`, pushed in
+ *   `grant` and popped in `release`), so a chain seen before costs one `Map` lookup.
+ * - `findWaitCycle` (in `waitFor`, when a fiber is about to queue, every mode): the wait-for graph is exact in these
+ *   structures (a waiter knows its fiber and lock, a lock its holders and queue, `waitingOn` maps a fiber to its
+ *   wait), so a cycle is found the moment the wait that closes it starts.
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Equal from "effect/Equal"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
@@ -28,6 +35,8 @@ import * as Tracer from "effect/Tracer"
 import { LockConfig, type Settings, type Sites } from "../LockConfig.js"
 import {
   type AccessMode,
+  DeadlockDetected,
+  type DependencyLink,
   type HeldLock,
   type LockDescription,
   type LockError,
@@ -36,8 +45,20 @@ import {
   LockTimeout,
   LockUpgrade,
   type OrderRule,
+  PotentialDeadlock,
+  type WaitForLink,
   type WaitingRequest
 } from "../LockError.js"
+import {
+  ChainNode,
+  ClassNode,
+  type Cycle,
+  DependencyGraph,
+  dependencyType,
+  type EdgeOrigin,
+  type Step,
+  typeNames
+} from "./dependencyGraph.js"
 import * as metrics from "./metrics.js"
 
 /** A runtime fiber of any type. */
@@ -118,10 +139,16 @@ export const captureSite = (sites: "call-site" | "stack", entry: EntryPoint): Si
 // registry and lock classes
 // -----------------------------------------------------------------------------
 
-/** A lock class: every lock of one name shares its rank and its metric tags. */
-export class LockClass {
+/** A lock class: every lock of one name shares its rank, its metric tags and its node of the learned graph. */
+export class LockClass extends ClassNode {
   #tags: Partial<Record<AccessMode, ReadonlyArray<MetricLabel.MetricLabel>>> = {}
-  constructor(readonly name: string, readonly rank: number) {}
+  /** Live locks made with `makeScoped`: the class is forgotten when the last one is disposed. */
+  scoped = 0
+  /** A lock of this class was made without a scope: the class lives as long as its registry. */
+  pinned = false
+  constructor(name: string, readonly rank: number) {
+    super(name)
+  }
   /** The metric tags of this class for a mode, built once (a stable array keeps the metric hook lookup cached). */
   tags(mode: AccessMode): ReadonlyArray<MetricLabel.MetricLabel> {
     let tags = this.#tags[mode]
@@ -141,6 +168,10 @@ export class Registry {
    * when it becomes idle: a few pointer writes, no hashing on the acquisition path).
    */
   busy: LockState | undefined = undefined
+  /** The learned dependency graph and chain cache of this registry's classes. */
+  readonly graph = new DependencyGraph()
+  /** Actual deadlocks broken (victims failed with `DeadlockDetected`). */
+  deadlocks = 0
   #nextId = 0
 
   /** The class of that name; throws when it exists with another rank (two declarations disagree). */
@@ -162,6 +193,12 @@ export class Registry {
 
   nextLockId(): number {
     return this.#nextId++
+  }
+
+  /** Forgets a class: its edges leave the learned graph and its name may be declared again with another rank. */
+  forgetClass(cls: LockClass): void {
+    if (this.classes.get(cls.name) === cls) this.classes.delete(cls.name)
+    this.graph.forget(cls)
   }
 
   markBusy(lock: LockState): void {
@@ -198,6 +235,8 @@ export class Registry {
  */
 export class FiberLocks {
   readonly held: Array<Hold> = []
+  /** The chain-cache node of the current stack (inherited then held), when known; rebuilt on demand. */
+  chain: ChainNode | undefined = undefined
   constructor(public fiber: AnyFiber | undefined, readonly inherited: Array<Hold>) {}
 }
 
@@ -266,6 +305,8 @@ export const fiberLabel = (fiber: AnyFiber): string => {
 /** One hold of a lock by a fiber. */
 export class Hold {
   released = false
+  /** The owner's chain-cache node before this hold was pushed, restored when it is popped. */
+  prevChain: ChainNode | undefined = undefined
   constructor(
     readonly lock: LockState,
     readonly access: Access,
@@ -280,7 +321,9 @@ export class Hold {
     /** The `withLocks` batch the hold belongs to: same-rank locks of one batch are legal together. */
     readonly batch: object | undefined,
     /** The clock to time the hold with when metrics are on. */
-    readonly clock: Clock.Clock | undefined
+    readonly clock: Clock.Clock | undefined,
+    /** A try-lock or a reentrant read: recorded as held (a source of later edges) but it got no edge into itself. */
+    readonly noEdgeIn: boolean
   ) {}
 }
 
@@ -301,6 +344,8 @@ export class Waiter {
   next: Waiter | undefined = undefined
   queued = false
   hold: Hold | undefined = undefined
+  /** Set instead of queueing when this wait would close a wait-for cycle. */
+  deadlock: DeadlockDetected | undefined = undefined
   resume: ((effect: Effect.Effect<void>) => void) | undefined = undefined
   constructor(readonly pending: Pending, readonly since: number, readonly clock: Clock.Clock) {}
 }
@@ -441,8 +486,11 @@ export class Pending {
     readonly settings: Settings,
     readonly clock: Clock.Clock | undefined,
     readonly span: Tracer.AnySpan | undefined,
-    readonly warning: LockOrderViolation | undefined,
-    readonly reentrant: boolean
+    /** Reports to log (as a warning) before waiting: an order violation or a potential deadlock in `"warn"`. */
+    readonly warning: string | undefined,
+    readonly reentrant: boolean,
+    /** The chain-cache node of the held stack plus this request, when the learned graph is on. */
+    readonly chain: ChainNode | undefined
   ) {}
 }
 
@@ -466,7 +514,9 @@ const grant = (
   owner: FiberLocks | undefined,
   clock: Clock.Clock | undefined,
   span: Tracer.AnySpan | undefined,
-  settings: Settings
+  settings: Settings,
+  chain: ChainNode | undefined,
+  noEdgeIn: boolean
 ): Hold => {
   const timed = clock !== undefined && settings.metrics
   const hold = new Hold(
@@ -478,11 +528,16 @@ const grant = (
     req.site,
     span,
     req.batch,
-    timed ? clock : undefined
+    timed ? clock : undefined,
+    noEdgeIn
   )
   if (req.access === "write") lock.writer = hold
   else lock.readers.push(hold)
-  if (owner !== undefined) owner.held.push(hold)
+  if (owner !== undefined) {
+    hold.prevChain = owner.chain
+    owner.held.push(hold)
+    owner.chain = chain
+  }
   if (!lock.busy) lock.registry.markBusy(lock)
   if (timed) metrics.acquisitions.unsafeUpdate(1, lock.cls.tags(lock.modeOf(req.access)))
   return hold
@@ -541,7 +596,10 @@ export const checkOrder = (
     const rule = conflictWith(hold, req, gateHeld)
     if (rule !== undefined) return [rule, hold]
   }
-  if (released > 0) compact(owner.inherited)
+  if (released > 0) {
+    compact(owner.inherited)
+    owner.chain = undefined
+  }
   for (const hold of owner.held) {
     const rule = conflictWith(hold, req, gateHeld)
     if (rule !== undefined) return [rule, hold]
@@ -578,16 +636,16 @@ export const begin = (
   }
   if (settings.mode === "off") {
     if (canTake(lock, req.access, reentrant, undefined)) {
-      return grant(lock, req, fiber, undefined, undefined, undefined, settings)
+      return grant(lock, req, fiber, undefined, undefined, undefined, settings, undefined, tryOnly || reentrant)
     }
     return tryOnly
       ? NotAvailable
-      : new Pending(req, fiber, undefined, settings, undefined, undefined, undefined, reentrant)
+      : new Pending(req, fiber, undefined, settings, undefined, undefined, undefined, reentrant, undefined)
   }
   const owner = fiberLocksOf(fiber)
   const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
   const span = currentSpan(context)
-  let warning: LockOrderViolation | undefined = undefined
+  let warning: string | undefined = undefined
   if (!reentrant && !tryOnly) {
     const broken = checkOrder(owner, req)
     if (broken !== undefined) {
@@ -606,13 +664,22 @@ export const begin = (
       })
       if (settings.metrics) metrics.orderViolations.unsafeUpdate(1, lock.cls.tags(lock.modeOf(req.access)))
       if (settings.mode === "strict") return error
-      warning = error
+      warning = error.message
     }
   }
-  if (warning === undefined && canTake(lock, req.access, reentrant, owner)) {
-    return grant(lock, req, fiber, owner, clock, span, settings)
+  let chain: ChainNode | undefined = undefined
+  if (settings.detection.potential !== "off") {
+    const learned = learn(owner, req, tryOnly || reentrant, fiber, clock, span, settings)
+    if (learned instanceof ChainNode) chain = learned
+    else if (learned instanceof Reported) {
+      chain = learned.chain
+      warning = warning === undefined ? learned.message : `${warning}\n${learned.message}`
+    } else return learned
   }
-  return tryOnly ? NotAvailable : new Pending(req, fiber, owner, settings, clock, span, warning, reentrant)
+  if (warning === undefined && canTake(lock, req.access, reentrant, owner)) {
+    return grant(lock, req, fiber, owner, clock, span, settings, chain, tryOnly || reentrant)
+  }
+  return tryOnly ? NotAvailable : new Pending(req, fiber, owner, settings, clock, span, warning, reentrant, chain)
 }
 
 const recursionError = (fiber: AnyFiber, req: Request, previous: Hold, settings: Settings): LockRecursion => {
@@ -639,10 +706,397 @@ const upgradeError = (fiber: AnyFiber, req: Request, settings: Settings): LockUp
 }
 
 // -----------------------------------------------------------------------------
+// the learned dependency graph (potential deadlocks)
+// -----------------------------------------------------------------------------
+
+/** A potential deadlock reported with the `"warn"` reaction: the chain is learned, the message is logged. */
+class Reported {
+  constructor(readonly chain: ChainNode, readonly message: string) {}
+}
+
+/**
+ * Where and by whom an edge was first seen; the sites are formatted only when a report reads them. It keeps the sites
+ * and spans, never the holds (which would keep their fibers alive as long as the graph).
+ */
+class Origin implements EdgeOrigin {
+  constructor(
+    readonly fiber: string,
+    readonly fromMode: AccessMode,
+    readonly toMode: AccessMode,
+    readonly fromSiteRef: Site | undefined,
+    readonly fromSpan: Tracer.AnySpan | undefined,
+    readonly toSiteRef: Site | undefined,
+    readonly toSpan: Tracer.AnySpan | undefined,
+    readonly at: number
+  ) {}
+  get fromSite(): string | undefined {
+    return siteText(this.fromSiteRef, this.fromSpan)
+  }
+  get toSite(): string | undefined {
+    return siteText(this.toSiteRef, this.toSpan)
+  }
+}
+
+/**
+ * The chain key of one stack entry or request: class, mode, reader kind, no-edge-in (try / reentrant), whether it
+ * continues the `withLocks` batch of the entry below it, and (requests only) whether it is nested under a gate.
+ */
+const entryKey = (
+  lock: LockState,
+  access: Access,
+  noEdgeIn: boolean,
+  batch: object | undefined,
+  below: Hold | undefined,
+  gated: boolean
+): number =>
+  lock.cls.id * 32 + (access === "read" ? 1 : 0) + (lock.readerKind === "recursive" ? 2 : 0) + (noEdgeIn ? 4 : 0) +
+  (batch !== undefined && below !== undefined && below.batch === batch ? 8 : 0) + (gated ? 16 : 0)
+
+/** The chain-cache node of the fiber's stack in the graph's current trie, walking the stack once. */
+const rebuildChain = (owner: FiberLocks, graph: DependencyGraph): ChainNode => {
+  let node = graph.root
+  let below: Hold | undefined = undefined
+  for (const hold of owner.inherited) {
+    node = node.child(entryKey(hold.lock, hold.access, hold.noEdgeIn, hold.batch, below, false))
+    below = hold
+  }
+  for (const hold of owner.held) {
+    node = node.child(entryKey(hold.lock, hold.access, hold.noEdgeIn, hold.batch, below, false))
+    below = hold
+  }
+  owner.chain = node
+  return node
+}
+
+/** Whether the fiber holds that lock (its own holds only: a gate is held by the fiber that nests under it). */
+const holdsLock = (owner: FiberLocks, lock: LockState): boolean => {
+  for (const hold of owner.held) if (hold.lock === lock) return true
+  return false
+}
+
+/** The holds that count for the learned graph, most recent first: the fiber's own, then the inherited ones. */
+const topDown = (owner: FiberLocks): Array<Hold> => {
+  const result: Array<Hold> = []
+  for (let i = owner.held.length - 1; i >= 0; i--) result.push(owner.held[i]!)
+  for (let i = owner.inherited.length - 1; i >= 0; i--) result.push(owner.inherited[i]!)
+  return result
+}
+
+/**
+ * The holds the request gets an edge from (lockdep's `check_prevs_add`): walking down from the top of the stack, every
+ * held try-lock, then the nearest held lock that is not one (with the rest of its `withLocks` batch), then stop.
+ * Siblings get no edge: a lock taken earlier in the same `withLocks` batch (the batch is in canonical order, which no
+ * two batches can contradict), and a lock of the requested class when the request is nested under a held gate
+ * (lockdep's `nest_lock`).
+ */
+const edgeSources = (owner: FiberLocks, req: Request, gated: boolean): Array<Hold> => {
+  const sources: Array<Hold> = []
+  let group: object | undefined = undefined
+  for (const hold of topDown(owner)) {
+    if (hold.released) continue
+    if (group !== undefined) {
+      if (hold.batch !== group) break
+      sources.push(hold)
+      continue
+    }
+    const sibling = (req.batch !== undefined && hold.batch === req.batch) || (gated && hold.lock.cls === req.lock.cls)
+    if (sibling) continue
+    sources.push(hold)
+    if (hold.noEdgeIn) continue
+    if (hold.batch === undefined) break
+    group = hold.batch
+  }
+  return sources
+}
+
+const nextIsRecursive = (req: Request): boolean => req.access === "read" && req.lock.readerKind === "recursive"
+
+const describeLink = (step: Step): DependencyLink => {
+  const origin = step.edge.origins[step.type]!
+  return {
+    from: step.edge.from.name,
+    to: step.edge.to.name,
+    fromMode: origin.fromMode as AccessMode,
+    toMode: origin.toMode as AccessMode,
+    type: typeNames[step.type]!,
+    fiber: origin.fiber,
+    fromSite: origin.fromSite,
+    toSite: origin.toSite,
+    at: origin.at,
+    isNew: false
+  }
+}
+
+const potentialError = (
+  owner: FiberLocks,
+  req: Request,
+  fiber: AnyFiber,
+  cycle: Cycle,
+  clock: Clock.Clock,
+  span: Tracer.AnySpan | undefined
+): PotentialDeadlock => {
+  const now = clock.unsafeCurrentTimeMillis()
+  const lock = req.lock
+  const culprit = topDown(owner).find((hold) => !hold.released && hold.lock.cls === cycle.prev)
+  return new PotentialDeadlock({
+    lock: lock.describe(),
+    mode: lock.modeOf(req.access),
+    fiber: fiberLabel(fiber),
+    site: siteText(req.site, span),
+    kind: cycle.path.length === 0 ? "recursive" : "circular",
+    cycle: [
+      {
+        from: cycle.prev.name,
+        to: cycle.next.name,
+        fromMode: culprit === undefined ? "exclusive" : culprit.lock.modeOf(culprit.access),
+        toMode: lock.modeOf(req.access),
+        type: typeNames[cycle.type]!,
+        fiber: fiberLabel(fiber),
+        fromSite: culprit === undefined ? undefined : siteText(culprit.site, culprit.span),
+        toSite: siteText(req.site, span),
+        at: now,
+        isNew: true
+      },
+      ...cycle.path.map(describeLink)
+    ],
+    held: heldStack(owner, now)
+  })
+}
+
+/**
+ * Step 1b (`detection.potential` on): finds the chain "held stack + request" in the chain cache (one lookup from the
+ * fiber's current node) and validates it on a miss: the new edges from `edgeSources`, each checked for a strong cycle.
+ * Returns the node to push on grant, a `Reported` warning, or the `PotentialDeadlock` to fail with.
+ */
+const learn = (
+  owner: FiberLocks,
+  req: Request,
+  noEdgeIn: boolean,
+  fiber: AnyFiber,
+  clock: Clock.Clock,
+  span: Tracer.AnySpan | undefined,
+  settings: Settings
+): ChainNode | Reported | PotentialDeadlock => {
+  const lock = req.lock
+  const graph = lock.registry.graph
+  const inherited = owner.inherited
+  if (inherited.length > 0) {
+    for (const hold of inherited) {
+      if (hold.released) {
+        compact(inherited)
+        owner.chain = undefined
+        break
+      }
+    }
+  }
+  let chain = owner.chain
+  if (chain === undefined || (chain.root ?? chain) !== graph.root) chain = rebuildChain(owner, graph)
+  const held = owner.held
+  const top = held.length > 0 ? held[held.length - 1] : inherited[inherited.length - 1]
+  const gated = req.gate !== undefined && holdsLock(owner, req.gate)
+  const node = chain.child(entryKey(lock, req.access, noEdgeIn, req.batch, top, gated))
+  const reaction = settings.detection.potential
+  if (node.validated === graph.generation) {
+    if (node.failure === undefined) {
+      graph.cacheHits++
+      return node
+    }
+    if (reaction === "fail") {
+      graph.cacheHits++
+      return potentialError(owner, req, fiber, node.failure, clock, span)
+    }
+  }
+  if (node.validated < 0) graph.chains++
+  node.validated = graph.generation
+  node.failure = undefined
+  if (noEdgeIn) return node
+  const sources = edgeSources(owner, req, gated)
+  const nextR = nextIsRecursive(req)
+  let cycle: Cycle | undefined = undefined
+  for (const source of sources) {
+    const type = dependencyType(source.access === "read", nextR)
+    const edge = source.lock.cls.out.get(lock.cls)
+    if (edge !== undefined && (edge.types & (1 << type)) !== 0) continue
+    cycle = graph.findCycle(source.lock.cls, lock.cls, type)
+    if (cycle !== undefined) break
+  }
+  let message: string | undefined = undefined
+  if (cycle !== undefined) {
+    const signature = graph.signature(cycle)
+    const first = !graph.reported.has(signature)
+    if (first) {
+      graph.reported.add(signature)
+      graph.reports++
+      if (settings.metrics) metrics.potentialDeadlocks.unsafeUpdate(1, lock.cls.tags(lock.modeOf(req.access)))
+    }
+    if (reaction === "fail") {
+      node.failure = cycle
+      return potentialError(owner, req, fiber, cycle, clock, span)
+    }
+    if (first) message = potentialError(owner, req, fiber, cycle, clock, span).message
+  }
+  if (sources.length > 0) {
+    const label = fiberLabel(fiber)
+    const now = clock.unsafeCurrentTimeMillis()
+    const toMode = lock.modeOf(req.access)
+    for (const source of sources) {
+      graph.addEdge(
+        source.lock.cls,
+        lock.cls,
+        dependencyType(source.access === "read", nextR),
+        () =>
+          new Origin(label, source.lock.modeOf(source.access), toMode, source.site, source.span, req.site, span, now)
+      )
+    }
+  }
+  return message === undefined ? node : new Reported(node, message)
+}
+
+// -----------------------------------------------------------------------------
+// the wait-for graph (actual deadlocks)
+// -----------------------------------------------------------------------------
+
+/** The queued wait of each waiting fiber (a fiber waits for one lock at a time). */
+const waitingOn = new WeakMap<AnyFiber, Waiter>()
+
+/** A fiber another waits for: a holder of the lock, or a request queued ahead of it. */
+export type Blocker = Hold | Waiter
+
+export const blockerFiber = (blocker: Blocker): AnyFiber =>
+  blocker instanceof Hold ? blocker.fiber : blocker.pending.fiber
+
+/**
+ * Whom a request for `lock` waits for, when queued behind `self` (or at the tail when `self` is undefined): a writer
+ * waits for every holder and every request ahead (FIFO hand-over); a reader waits for the writer holding the lock and
+ * for the writers queued ahead (writer preference), never for other readers.
+ */
+export const blockersOf = (
+  lock: LockState,
+  fiber: AnyFiber,
+  access: Access,
+  self: Waiter | undefined
+): Array<Blocker> => {
+  const result: Array<Blocker> = []
+  if (lock.writer !== undefined && lock.writer.fiber !== fiber) result.push(lock.writer)
+  if (access === "write") { for (const reader of lock.readers) if (reader.fiber !== fiber) result.push(reader) }
+  for (let w = lock.head; w !== undefined && w !== self; w = w.next) {
+    if (w.pending.fiber === fiber) continue
+    if (access === "write" || w.pending.req.access === "write") result.push(w)
+  }
+  return result
+}
+
+/** One step of a wait-for path: a lock wait and the blocker it waits for, or a fiber joining another. */
+type WaitStep =
+  | { readonly _tag: "Lock"; readonly pending: Pending; readonly blocker: Blocker }
+  | { readonly _tag: "Join"; readonly joiner: AnyFiber; readonly joined: AnyFiber }
+
+/**
+ * The fiber id a suspended fiber waits on (`Fiber.join` / `Fiber.await` suspend with the joined fiber's id), read from
+ * the runtime fiber; `null` for a fiber that runs or waits on something else.
+ */
+const blockedOn = (fiber: AnyFiber): FiberId.FiberId | null =>
+  (fiber as unknown as { readonly _asyncBlockingOn?: FiberId.FiberId | null })._asyncBlockingOn ?? null
+
+/**
+ * The wait-for cycle the pending request would close by queueing, if any: a depth-first search from its blockers,
+ * through the lock waits of the fibers they belong to, back to the requesting fiber; a blocker suspended in
+ * `Fiber.join` of the requesting fiber closes the cycle too (a fiber holds a lock and joins a fiber that needs it).
+ * Earlier cycles were broken when they formed, so a new one goes through this wait.
+ */
+const findWaitCycle = (p: Pending): ReadonlyArray<WaitStep> | undefined => {
+  const victim = p.fiber
+  const victimId = victim.id()
+  const path: Array<WaitStep> = []
+  const visited = new Set<AnyFiber>()
+  const visit = (pending: Pending, self: Waiter | undefined): boolean => {
+    for (const blocker of blockersOf(pending.req.lock, pending.fiber, pending.req.access, self)) {
+      path.push({ _tag: "Lock", pending, blocker })
+      const fiber = blockerFiber(blocker)
+      if (fiber === victim) return true
+      if (!visited.has(fiber)) {
+        visited.add(fiber)
+        const wait = waitingOn.get(fiber)
+        if (wait !== undefined) {
+          if (wait.queued && visit(wait.pending, wait)) return true
+        } else {
+          const on = blockedOn(fiber)
+          if (on !== null && Equal.equals(on, victimId)) {
+            path.push({ _tag: "Join", joiner: fiber, joined: victim })
+            return true
+          }
+        }
+      }
+      path.pop()
+    }
+    return false
+  }
+  return visit(p, undefined) ? path : undefined
+}
+
+/** A lock wait as a wait-for link. */
+export const describeWaitStep = (pending: Pending, blocker: Blocker): WaitForLink => {
+  const lock = pending.req.lock
+  return {
+    waiter: fiberLabel(pending.fiber),
+    mode: lock.modeOf(pending.req.access),
+    site: siteText(pending.req.site, pending.span),
+    lock: lock.describe(),
+    blocker: fiberLabel(blockerFiber(blocker)),
+    reason: blocker instanceof Hold ? "holds" : "queued-ahead",
+    blockerMode: blocker instanceof Hold
+      ? blocker.lock.modeOf(blocker.access)
+      : lock.modeOf(blocker.pending.req.access),
+    blockerSite: blocker instanceof Hold
+      ? siteText(blocker.site, blocker.span)
+      : siteText(blocker.pending.req.site, blocker.pending.span)
+  }
+}
+
+const describeStep = (step: WaitStep): WaitForLink =>
+  step._tag === "Lock" ? describeWaitStep(step.pending, step.blocker) : {
+    waiter: fiberLabel(step.joiner),
+    mode: undefined,
+    site: undefined,
+    lock: undefined,
+    blocker: fiberLabel(step.joined),
+    reason: "joins",
+    blockerMode: undefined,
+    blockerSite: undefined
+  }
+
+/** Without a held stack (`"off"` mode): the victim's holds that the cycle goes through. */
+const victimHolds = (victim: AnyFiber, cycle: ReadonlyArray<WaitStep>, now: number): Array<HeldLock> => {
+  const result: Array<HeldLock> = []
+  for (const step of cycle) {
+    if (step._tag === "Lock" && step.blocker instanceof Hold && step.blocker.fiber === victim) {
+      result.push(describeHold(step.blocker, now, false))
+    }
+  }
+  return result
+}
+
+const deadlockError = (p: Pending, cycle: ReadonlyArray<WaitStep>, clock: Clock.Clock): DeadlockDetected => {
+  const now = clock.unsafeCurrentTimeMillis()
+  const lock = p.req.lock
+  lock.registry.deadlocks++
+  if (p.settings.metrics) metrics.deadlocks.unsafeUpdate(1, lock.cls.tags(lock.modeOf(p.req.access)))
+  return new DeadlockDetected({
+    lock: lock.describe(),
+    mode: lock.modeOf(p.req.access),
+    fiber: fiberLabel(p.fiber),
+    site: siteText(p.req.site, p.span),
+    cycle: cycle.map(describeStep),
+    held: p.owner === undefined ? victimHolds(p.fiber, cycle, now) : heldStack(p.owner, now)
+  })
+}
+
+// -----------------------------------------------------------------------------
 // waiting
 // -----------------------------------------------------------------------------
 
 const enqueue = (lock: LockState, waiter: Waiter): void => {
+  waitingOn.set(waiter.pending.fiber, waiter)
   waiter.queued = true
   waiter.prev = lock.tail
   if (lock.tail === undefined) lock.head = waiter
@@ -652,6 +1106,7 @@ const enqueue = (lock: LockState, waiter: Waiter): void => {
 }
 
 const unlink = (lock: LockState, waiter: Waiter): void => {
+  if (waitingOn.get(waiter.pending.fiber) === waiter) waitingOn.delete(waiter.pending.fiber)
   if (waiter.prev === undefined) lock.head = waiter.next
   else waiter.prev.next = waiter.next
   if (waiter.next === undefined) lock.tail = waiter.prev
@@ -672,7 +1127,7 @@ const drain = (lock: LockState): void => {
     const p = waiter.pending
     if (p.req.access === "write" && lock.readers.length > 0) return
     unlink(lock, waiter)
-    waiter.hold = grant(lock, p.req, p.fiber, p.owner, p.clock, p.span, p.settings)
+    waiter.hold = grant(lock, p.req, p.fiber, p.owner, p.clock, p.span, p.settings, p.chain, p.reentrant)
     if (p.settings.metrics && p.settings.mode !== "off") {
       const tags = lock.cls.tags(lock.modeOf(p.req.access))
       metrics.contended.unsafeUpdate(1, tags)
@@ -697,7 +1152,36 @@ const abandon = (waiter: Waiter): void => {
   else cancel(waiter)
 }
 
-const timeoutError = (waiter: Waiter, timeout: Duration.Duration): LockTimeout => {
+/** How far `waitChain` follows the waits of the blockers (fibers). */
+const WAIT_CHAIN_DEPTH = 8
+
+/**
+ * The wait-for graph seen from a timed-out waiter, breadth first, a few fibers deep: whom it waits for, whom those
+ * wait for, and so on. A blocker with no further link runs, or waits on something the graph cannot see.
+ */
+const waitChain = (waiter: Waiter): Array<WaitForLink> => {
+  const links: Array<WaitForLink> = []
+  const seen = new Set<AnyFiber>([waiter.pending.fiber])
+  let frontier: Array<Waiter> = [waiter]
+  for (let depth = 0; depth < WAIT_CHAIN_DEPTH && frontier.length > 0; depth++) {
+    const next: Array<Waiter> = []
+    for (const w of frontier) {
+      const p = w.pending
+      for (const blocker of blockersOf(p.req.lock, p.fiber, p.req.access, w)) {
+        links.push(describeWaitStep(p, blocker))
+        const fiber = blockerFiber(blocker)
+        if (seen.has(fiber)) continue
+        seen.add(fiber)
+        const wait = waitingOn.get(fiber)
+        if (wait !== undefined && wait.queued) next.push(wait)
+      }
+    }
+    frontier = next
+  }
+  return links
+}
+
+const timeoutError = (waiter: Waiter, timeout: Duration.Duration, chain: ReadonlyArray<WaitForLink>): LockTimeout => {
   const p = waiter.pending
   const lock = p.req.lock
   const now = waiter.clock.unsafeCurrentTimeMillis()
@@ -711,7 +1195,8 @@ const timeoutError = (waiter: Waiter, timeout: Duration.Duration): LockTimeout =
     site: siteText(p.req.site, p.span),
     timeoutMs: Duration.toMillis(timeout),
     holders: holdersOf(lock, now),
-    waiters: lock.waiters().map((w) => describeWaiter(w, now))
+    waiters: lock.waiters().map((w) => describeWaiter(w, now)),
+    waitFor: chain
   })
 }
 
@@ -728,9 +1213,17 @@ export const waitFor = (p: Pending, restore: Restore): Effect.Effect<Hold, LockE
     const waiter = new Waiter(p, clock.unsafeCurrentTimeMillis(), clock)
     const wait = Effect.async<void>((resume) => {
       if (canTake(lock, p.req.access, p.reentrant, p.owner)) {
-        waiter.hold = grant(lock, p.req, p.fiber, p.owner, p.clock, p.span, p.settings)
+        waiter.hold = grant(lock, p.req, p.fiber, p.owner, p.clock, p.span, p.settings, p.chain, p.reentrant)
         resume(Effect.void)
         return
+      }
+      if (p.settings.detection.actual === "fail") {
+        const cycle = findWaitCycle(p)
+        if (cycle !== undefined) {
+          waiter.deadlock = deadlockError(p, cycle, clock)
+          resume(Effect.void)
+          return
+        }
       }
       waiter.resume = resume
       enqueue(lock, waiter)
@@ -738,16 +1231,18 @@ export const waitFor = (p: Pending, restore: Restore): Effect.Effect<Hold, LockE
     })
     const timeout = p.req.timeout ?? lock.timeout ?? p.settings.timeout
     const timed = Duration.isFinite(timeout) ? Effect.asVoid(Effect.timeoutOption(wait, timeout)) : wait
-    const logged = p.warning === undefined ? timed : Effect.zipRight(Effect.logWarning(p.warning.message), timed)
+    const logged = p.warning === undefined ? timed : Effect.zipRight(Effect.logWarning(p.warning), timed)
     return Effect.matchCauseEffect(restore(logged), {
       onFailure: (cause) => {
         abandon(waiter)
         return Effect.failCause(cause)
       },
-      onSuccess: () => {
+      onSuccess: (): Effect.Effect<Hold, LockError> => {
         if (waiter.hold !== undefined) return Effect.succeed(waiter.hold)
+        if (waiter.deadlock !== undefined) return Effect.fail(waiter.deadlock)
+        const chain = waitChain(waiter)
         cancel(waiter)
-        return Effect.fail(timeoutError(waiter, timeout))
+        return Effect.fail(timeoutError(waiter, timeout, chain))
       }
     })
   })
@@ -766,10 +1261,16 @@ export const release = (hold: Hold): void => {
   } else {
     lock.readers.splice(lock.readers.lastIndexOf(hold), 1)
   }
-  if (hold.owner !== undefined) {
-    const held = hold.owner.held
-    if (held[held.length - 1] === hold) held.pop()
-    else held.splice(held.lastIndexOf(hold), 1)
+  const owner = hold.owner
+  if (owner !== undefined) {
+    const held = owner.held
+    if (held[held.length - 1] === hold) {
+      held.pop()
+      owner.chain = hold.prevChain
+    } else {
+      held.splice(held.lastIndexOf(hold), 1)
+      owner.chain = undefined
+    }
   }
   if (hold.clock !== undefined) {
     metrics.holdTime.unsafeUpdate(

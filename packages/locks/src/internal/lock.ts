@@ -104,45 +104,80 @@ const stateFor = (
   )
 }
 
-/** @internal */
-export const unsafeMake = (options: OrderedLock.UnsafeMakeOptions): OrderedLock.OrderedLock =>
-  new OrderedLockImpl(stateFor(options, "exclusive", "queued", LockConfig.defaultValue().sites))
+const pinned = (state: core.LockState): core.LockState => {
+  state.cls.pinned = true
+  return state
+}
 
 /** @internal */
-export const make = (options: OrderedLock.MakeOptions): Effect.Effect<OrderedLock.OrderedLock> =>
-  Effect.withFiberRuntime((fiber) =>
+export const unsafeMake = (options: OrderedLock.UnsafeMakeOptions): OrderedLock.OrderedLock =>
+  new OrderedLockImpl(pinned(stateFor(options, "exclusive", "queued", LockConfig.defaultValue().sites)))
+
+const stateInContext = (
+  options: OrderedLock.MakeOptions,
+  kind: "exclusive" | "read-write",
+  readerKind: core.ReaderKind
+) =>
+  Effect.withFiberRuntime<core.LockState>((fiber) =>
     Effect.sync(() =>
-      new OrderedLockImpl(
-        stateFor(
-          { ...options, registry: Context.get(fiber.currentContext, registry.LockRegistryTag) },
-          "exclusive",
-          "queued",
-          Context.get(fiber.currentContext, LockConfig).sites
-        )
+      stateFor(
+        { ...options, registry: Context.get(fiber.currentContext, registry.LockRegistryTag) },
+        kind,
+        readerKind,
+        Context.get(fiber.currentContext, LockConfig).sites
       )
     )
   )
+
+/**
+ * A lock whose class is forgotten by the learned graph (its edges removed, every cached chain validated again) when
+ * the last scoped lock of the class is disposed, unless a lock of the class was made without a scope.
+ */
+const scopedState = (
+  options: OrderedLock.MakeOptions,
+  kind: "exclusive" | "read-write",
+  readerKind: core.ReaderKind
+): Effect.Effect<core.LockState, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.map(stateInContext(options, kind, readerKind), (state) => {
+      state.cls.scoped++
+      return state
+    }),
+    (state) =>
+      Effect.sync(() => {
+        state.cls.scoped--
+        if (state.cls.scoped === 0 && !state.cls.pinned) state.registry.forgetClass(state.cls)
+      })
+  )
+
+/** @internal */
+export const make = (options: OrderedLock.MakeOptions): Effect.Effect<OrderedLock.OrderedLock> =>
+  Effect.map(stateInContext(options, "exclusive", "queued"), (state) => new OrderedLockImpl(pinned(state)))
+
+/** @internal */
+export const makeScoped = (
+  options: OrderedLock.MakeOptions
+): Effect.Effect<OrderedLock.OrderedLock, never, Scope.Scope> =>
+  Effect.map(scopedState(options, "exclusive", "queued"), (state) => new OrderedLockImpl(state))
 
 /** @internal */
 export const unsafeMakeRW = (options: OrderedRWLock.UnsafeMakeOptions): OrderedRWLock.OrderedRWLock =>
   new OrderedRWLockImpl(
-    stateFor(options, "read-write", options.readers ?? "queued", LockConfig.defaultValue().sites)
+    pinned(stateFor(options, "read-write", options.readers ?? "queued", LockConfig.defaultValue().sites))
   )
 
 /** @internal */
 export const makeRW = (options: OrderedRWLock.MakeOptions): Effect.Effect<OrderedRWLock.OrderedRWLock> =>
-  Effect.withFiberRuntime((fiber) =>
-    Effect.sync(() =>
-      new OrderedRWLockImpl(
-        stateFor(
-          { ...options, registry: Context.get(fiber.currentContext, registry.LockRegistryTag) },
-          "read-write",
-          options.readers ?? "queued",
-          Context.get(fiber.currentContext, LockConfig).sites
-        )
-      )
-    )
+  Effect.map(
+    stateInContext(options, "read-write", options.readers ?? "queued"),
+    (state) => new OrderedRWLockImpl(pinned(state))
   )
+
+/** @internal */
+export const makeScopedRW = (
+  options: OrderedRWLock.MakeOptions
+): Effect.Effect<OrderedRWLock.OrderedRWLock, never, Scope.Scope> =>
+  Effect.map(scopedState(options, "read-write", options.readers ?? "queued"), (state) => new OrderedRWLockImpl(state))
 
 /** Builds the request of one acquisition; the call site is captured here, when the acquiring effect is built. */
 export const request = (

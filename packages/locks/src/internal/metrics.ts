@@ -37,3 +37,15 @@ export const orderViolations = Metric.counter("lock_order_violations", {
   description: "acquisitions that broke the declared order (reported or failed)",
   incremental: true
 })
+
+/** @internal */
+export const potentialDeadlocks = Metric.counter("lock_potential_deadlocks", {
+  description: "distinct cycles of the learned lock-class graph reported (each cycle once)",
+  incremental: true
+})
+
+/** @internal */
+export const deadlocks = Metric.counter("lock_deadlocks", {
+  description: "actual deadlocks broken (the victim's acquisition failed with DeadlockDetected)",
+  incremental: true
+})

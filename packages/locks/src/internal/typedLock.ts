@@ -1,59 +1,20 @@
 /**
  * `TypedLock`: the type-level order check, and the few lines of run time it needs.
  *
- * Ranks are compared digit by digit on their decimal strings (a longer string is a larger number; strings of one
- * length compare lexicographically through a ten-entry table), so a comparison costs a handful of instantiations
- * whatever the size of the ranks, instead of building tuples as long as the ranks.
+ * Ranks are compared with `LessThan` of `./hierarchy.ts` (digit by digit on their decimal strings, a handful of
+ * instantiations whatever the size of the ranks), shared with the rank tables of `LockHierarchy`.
  */
 import * as Effect from "effect/Effect"
 import * as LockHierarchy from "../LockHierarchy.js"
+import type * as LockRegistry from "../LockRegistry.js"
 import * as OrderedLock from "../OrderedLock.js"
 import type * as TypedLock from "../TypedLock.js"
+import type { IsStaticRank, LessThan } from "./hierarchy.js"
+
+export type { IsStaticRank, LessThan } from "./hierarchy.js"
 
 /** Every marker: what `discharge` and the wrapping combinators remove from `R`. */
 export type AnyAcquires = TypedLock.Acquires<number, string>
-
-/** For each decimal digit, the digits below it. */
-interface DigitsBelow {
-  readonly "0": never
-  readonly "1": "0"
-  readonly "2": "0" | "1"
-  readonly "3": "0" | "1" | "2"
-  readonly "4": "0" | "1" | "2" | "3"
-  readonly "5": "0" | "1" | "2" | "3" | "4"
-  readonly "6": "0" | "1" | "2" | "3" | "4" | "5"
-  readonly "7": "0" | "1" | "2" | "3" | "4" | "5" | "6"
-  readonly "8": "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7"
-  readonly "9": "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8"
-}
-
-/**
- * Compares two digit strings in one pass: `First` is the verdict of the first differing digit (`"eq"` until one
- * differs); a string that ends first is the smaller number, whatever its digits.
- */
-type CompareDigits<A extends string, B extends string, First extends "lt" | "eq" | "gt"> = A extends
-  `${infer HeadA}${infer RestA}` ? B extends `${infer HeadB extends keyof DigitsBelow}${infer RestB}` ? CompareDigits<
-      RestA,
-      RestB,
-      First extends "eq" ? HeadA extends HeadB ? "eq" : HeadA extends DigitsBelow[HeadB] ? "lt" : "gt" : First
-    >
-  : "gt"
-  : B extends "" ? First
-  : "lt"
-
-/** `true` when the non-negative integer literal `A` is below `B`. */
-export type LessThan<A extends number, B extends number> = [A] extends [B] ? false
-  : CompareDigits<`${A}`, `${B}`, "eq"> extends "lt" ? true
-  : false
-
-/**
- * `true` when `N` is a literal non-negative integer (`0`, `7`, `120`): a rank the compiler can check. `number`,
- * negative, fractional and exponent literals are not.
- */
-export type IsStaticRank<N extends number> = number extends N ? false
-  : `${N}` extends `-${string}` ? false
-  : `${N}` extends `${bigint}` ? true
-  : false
 
 /** The markers of a union of locks: one per static rank; a lock of dynamic rank adds none. */
 type LockMarkers<L> = L extends { readonly rank: infer Rank extends number; readonly name: infer Name extends string }
@@ -146,6 +107,20 @@ export const make = <Name extends string, Rank extends number>(
     OrderedLock.make(checked) as Effect.Effect<TypedLock.TypedLock<Name, Rank>>
   )
 }
+
+/** @internal */
+export const unsafeFromLevel = (
+  hierarchy: LockHierarchy.LockHierarchy,
+  level: string,
+  options?: OrderedLock.CommonOptions & { readonly registry?: LockRegistry.Registry | undefined }
+): OrderedLock.OrderedLock => OrderedLock.unsafeMake({ ...options, hierarchy, level })
+
+/** @internal */
+export const fromLevel = (
+  hierarchy: LockHierarchy.LockHierarchy,
+  level: string,
+  options?: OrderedLock.CommonOptions
+): Effect.Effect<OrderedLock.OrderedLock> => OrderedLock.make({ ...options, hierarchy, level })
 
 /** @internal */
 export const discharge = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, Exclude<R, AnyAcquires>> =>

@@ -1,0 +1,183 @@
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import type * as DeadlockDetector from "../DeadlockDetector.js"
+import type * as LockRegistry from "../LockRegistry.js"
+import * as core from "./core.js"
+import { typeNames } from "./dependencyGraph.js"
+import * as registry from "./registry.js"
+import { lockLabel } from "./render.js"
+
+/** @internal */
+export const dependencyGraphOf = (reg: LockRegistry.Registry): DeadlockDetector.DependencyGraph => {
+  const classes = Array.from(registry.unwrap(reg).classes.values())
+  const known = new Set<string>(classes.map((cls) => cls.name))
+  const nodes: Array<DeadlockDetector.ClassEntry> = classes.map((cls) => ({ name: cls.name, rank: cls.rank }))
+  const edges: Array<DeadlockDetector.DependencyEdge> = []
+  for (const cls of classes) {
+    for (const edge of cls.out.values()) {
+      if (!known.has(edge.to.name)) {
+        known.add(edge.to.name)
+        nodes.push({ name: edge.to.name, rank: edge.to instanceof core.LockClass ? edge.to.rank : undefined })
+      }
+      const types: Array<"EN" | "ER" | "SN" | "SR"> = []
+      let origin = undefined
+      for (let t = 0; t < 4; t++) {
+        if ((edge.types & (1 << t)) === 0) continue
+        types.push(typeNames[t]!)
+        origin ??= edge.origins[t]
+      }
+      edges.push({
+        from: edge.from.name,
+        to: edge.to.name,
+        types,
+        fiber: origin?.fiber,
+        fromSite: origin?.fromSite,
+        toSite: origin?.toSite,
+        at: origin?.at
+      })
+    }
+  }
+  return { _tag: "DependencyGraph", classes: nodes, edges }
+}
+
+/** @internal */
+export const waitForGraphOf = (reg: LockRegistry.Registry, now: number): DeadlockDetector.WaitForGraph => {
+  const fibers = new Set<string>()
+  const edges: Array<DeadlockDetector.WaitForEdge> = []
+  for (const lock of registry.unwrap(reg).busyLocks().sort(core.canonicalOrder)) {
+    for (const holder of lock.writer === undefined ? lock.readers : [lock.writer, ...lock.readers]) {
+      fibers.add(core.fiberLabel(holder.fiber))
+    }
+    for (const waiter of lock.waiters()) {
+      const p = waiter.pending
+      fibers.add(core.fiberLabel(p.fiber))
+      for (const blocker of core.blockersOf(lock, p.fiber, p.req.access, waiter)) {
+        edges.push({ ...core.describeWaitStep(p, blocker), waitedMs: now - waiter.since })
+      }
+    }
+  }
+  return { _tag: "WaitForGraph", at: now, fibers: Array.from(fibers), edges }
+}
+
+/** @internal */
+export const statsOf = (reg: LockRegistry.Registry): DeadlockDetector.Stats => {
+  const r = registry.unwrap(reg)
+  return {
+    classes: r.classes.size,
+    edges: r.graph.edges,
+    chains: r.graph.chains,
+    cacheHits: r.graph.cacheHits,
+    checks: r.graph.checks,
+    reports: r.graph.reports,
+    deadlocks: r.deadlocks
+  }
+}
+
+const inRegistry = <A>(f: (reg: LockRegistry.Registry, now: number) => A): Effect.Effect<A> =>
+  Effect.withFiberRuntime((fiber) =>
+    Effect.sync(() =>
+      f(
+        Context.get(fiber.currentContext, registry.LockRegistryTag),
+        Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
+      )
+    )
+  )
+
+/** @internal */
+export const dependencyGraph: Effect.Effect<DeadlockDetector.DependencyGraph> = inRegistry(dependencyGraphOf)
+
+/** @internal */
+export const waitForGraph: Effect.Effect<DeadlockDetector.WaitForGraph> = inRegistry(waitForGraphOf)
+
+/** @internal */
+export const stats: Effect.Effect<DeadlockDetector.Stats> = inRegistry(statsOf)
+
+const quote = (text: string): string => `"${text.replace(/\\/g, "\\\\").replace(/"/g, "\\\"")}"`
+
+const waitLabel = (edge: DeadlockDetector.WaitForEdge): string =>
+  edge.lock === undefined
+    ? "joins"
+    : `${edge.reason === "holds" ? "waits for" : "queued behind"} ${edge.mode} ${lockLabel(edge.lock)}`
+
+/** @internal */
+export const toDot = (graph: DeadlockDetector.DependencyGraph | DeadlockDetector.WaitForGraph): string => {
+  const lines: Array<string> = []
+  if (graph._tag === "DependencyGraph") {
+    lines.push(`digraph "lock dependencies" {`)
+    for (const cls of graph.classes) {
+      lines.push(
+        `  ${quote(cls.name)} [label=${quote(cls.rank === undefined ? cls.name : `${cls.name} (rank ${cls.rank})`)}];`
+      )
+    }
+    for (const edge of graph.edges) {
+      lines.push(`  ${quote(edge.from)} -> ${quote(edge.to)} [label=${quote(edge.types.join(","))}];`)
+    }
+  } else {
+    lines.push(`digraph "wait-for" {`)
+    for (const fiber of graph.fibers) lines.push(`  ${quote(fiber)};`)
+    for (const edge of graph.edges) {
+      lines.push(`  ${quote(edge.waiter)} -> ${quote(edge.blocker)} [label=${quote(waitLabel(edge))}];`)
+    }
+  }
+  lines.push("}")
+  return lines.join("\n")
+}
+
+const mermaidText = (text: string): string => text.replace(/"/g, "#quot;")
+
+/** @internal */
+export const toMermaid = (graph: DeadlockDetector.DependencyGraph | DeadlockDetector.WaitForGraph): string => {
+  const ids = new Map<string, string>()
+  const lines = ["flowchart LR"]
+  const node = (name: string, label: string): string => {
+    let id = ids.get(name)
+    if (id === undefined) {
+      id = `n${ids.size}`
+      ids.set(name, id)
+      lines.push(`  ${id}["${mermaidText(label)}"]`)
+    }
+    return id
+  }
+  if (graph._tag === "DependencyGraph") {
+    for (const cls of graph.classes) {
+      node(cls.name, cls.rank === undefined ? cls.name : `${cls.name} (rank ${cls.rank})`)
+    }
+    for (const edge of graph.edges) {
+      lines.push(`  ${node(edge.from, edge.from)} -->|${edge.types.join(",")}| ${node(edge.to, edge.to)}`)
+    }
+  } else {
+    for (const fiber of graph.fibers) node(fiber, fiber)
+    for (const edge of graph.edges) {
+      lines.push(
+        `  ${node(edge.waiter, edge.waiter)} -->|"${mermaidText(waitLabel(edge))}"| ${node(edge.blocker, edge.blocker)}`
+      )
+    }
+  }
+  return lines.join("\n")
+}
+
+/** @internal */
+export const toJson = (graph: DeadlockDetector.DependencyGraph | DeadlockDetector.WaitForGraph): string =>
+  JSON.stringify(graph, null, 2)
+
+/** @internal */
+export const renderWaitFor = (graph: DeadlockDetector.WaitForGraph): string => {
+  if (graph.edges.length === 0) return `wait-for graph: ${graph.fibers.length} fibers, nobody waits`
+  return [
+    `wait-for graph: ${graph.fibers.length} fibers, ${graph.edges.length} edges`,
+    ...graph.edges.map((edge) =>
+      `  ${edge.waiter} -> ${edge.blocker}: ${waitLabel(edge)}, waiting ${edge.waitedMs} ms${
+        edge.site === undefined ? "" : ` at ${edge.site}`
+      }; ${edge.blocker} ${edge.reason === "holds" ? "holds" : "asked for"} it (${edge.blockerMode})${
+        edge.blockerSite === undefined ? "" : ` at ${edge.blockerSite}`
+      }`
+    )
+  ].join("\n")
+}
+
+/** @internal */
+export const waitForProbe: DeadlockDetector.DiagnosticsProbe = {
+  name: "lock wait-for graph",
+  report: Effect.map(waitForGraph, renderWaitFor)
+}
