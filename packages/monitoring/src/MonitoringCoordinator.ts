@@ -19,6 +19,8 @@
  * - **Fibers** (`watch` / `fork`): `active`, `completed`, `failed` (seen at once, through the fiber's exit
  *   observer, and handed to `handleError` for the fiber's component), `hung` (a heartbeat-watched fiber silent for
  *   `hungAfter`, default 1,500 ms, found by the next health check, so within `hungAfter + interval`).
+ * - **Verification** (`lastVerification`): the last report of a `SystemVerifier` made with this coordinator (it calls
+ *   `recordVerification`), also served on `GET /debug/verify`.
  *
  * No lock is held across any call to another service; the coordinator's books are updated in single synchronous
  * steps.
@@ -66,6 +68,7 @@ import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as internal from "./internal/monitoringCoordinator.js"
 import type { InvalidMonitoringOptions } from "./MonitoringError.js"
+import type { VerificationReport } from "./VerificationReport.js"
 
 /**
  * What `handleError` recorded.
@@ -339,6 +342,10 @@ export interface MonitoringCoordinator {
     options?: WatchOptions | undefined
   ) => Effect.Effect<Watched & { readonly fiber: Fiber.RuntimeFiber<A, E> }, never, R>
   readonly fibers: Effect.Effect<ReadonlyArray<FiberStatus>>
+  /** The last system verification handed to {@link MonitoringCoordinator.recordVerification} (served on `GET /debug/verify`). */
+  readonly lastVerification: Effect.Effect<Option.Option<VerificationReport>>
+  /** Keeps a verification report as the last one; a `SystemVerifier` made with this coordinator calls it. */
+  readonly recordVerification: (report: VerificationReport) => Effect.Effect<void>
 }
 
 /**

@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
+import type { VerificationReport } from "./VerificationReport.js"
 
 /**
  * A watched fiber sent no heartbeat within the threshold. It is what the monitoring coordinator hands to
@@ -46,5 +47,29 @@ export class InvalidMonitoringOptions extends Data.TaggedError("InvalidMonitorin
    */
   override get message(): string {
     return `Invalid monitoring options: ${this.field}: ${this.reason}`
+  }
+}
+
+/**
+ * A system verification did not pass, for callers that want it in the error channel (the verifying step of a
+ * recovery, `SystemVerifier.recoveryStep`). Holds the report; `checks` names the checks that failed or could not
+ * run.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class VerificationFailed extends Data.TaggedError("VerificationFailed")<{
+  /** The component whose recovery was being verified, if any. */
+  readonly component: string | undefined
+  readonly verdict: "failed" | "error"
+  readonly checks: ReadonlyArray<string>
+  readonly report: VerificationReport
+}> {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    const scope = this.component === undefined ? "" : ` after recovering "${this.component}"`
+    return `System verification${scope}: ${this.verdict} (${this.checks.join(", ")})`
   }
 }

@@ -8,6 +8,7 @@
  * | `GET /readyz` | 200, or 503 from the moment shutdown starts or when the last health check failed | `{"ready":true,"health":"healthy"}` / `{"ready":false,"reason":"shutting down","health":...}` |
  * | `GET /metrics` | 200 | the Prometheus text exposition (0.0.4) of every Effect metric |
  * | `GET /debug/locks` | 200 | the `LockSnapshot` of `@core-stability/locks` as JSON |
+ * | `GET /debug/verify` | 200 when its verdict is `passed`, else 503; 404 before any verification | the last `VerificationReport` (of a `SystemVerifier` made with the coordinator) as JSON |
  * | anything else | 404 | `{"error":"not found"}` |
  *
  * JSON responses carry `cache-control: no-store`. Readiness derived from the shutdown state follows lifecycle.md

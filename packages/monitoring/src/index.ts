@@ -30,3 +30,18 @@ export * as MonitoringError from "./MonitoringError.js"
  * @since 0.1.0
  */
 export * as Prometheus from "./Prometheus.js"
+
+/**
+ * Whole-system checks with a report (components, health, lock liveness, resources, buffer counters, histories,
+ * stray fibers) and restart verification.
+ *
+ * @since 0.1.0
+ */
+export * as SystemVerifier from "./SystemVerifier.js"
+
+/**
+ * The report of a system verification: per check status, details and duration; the verdict; text and JSON.
+ *
+ * @since 0.1.0
+ */
+export * as VerificationReport from "./VerificationReport.js"

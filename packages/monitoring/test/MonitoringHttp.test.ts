@@ -1,6 +1,6 @@
 import { ComponentCoordinator } from "@core-stability/coordinator"
 import { type LockRegistry, OrderedLock } from "@core-stability/locks"
-import { MonitoringCoordinator } from "@core-stability/monitoring"
+import { MonitoringCoordinator, SystemVerifier } from "@core-stability/monitoring"
 import * as MonitoringHttpNode from "@core-stability/monitoring/MonitoringHttpNode"
 import * as HttpServer from "@effect/platform/HttpServer"
 import { assert, describe, it } from "@effect/vitest"
@@ -28,7 +28,7 @@ const serve = Effect.gen(function*() {
       const response = await fetch(`${base}${path}`)
       return { status: response.status, type: response.headers.get("content-type"), body: await response.text() }
     })
-  return { monitoring, get }
+  return { components, monitoring, get }
 })
 
 describe("MonitoringHttp (a real Node server on 127.0.0.1)", () => {
@@ -66,5 +66,23 @@ describe("MonitoringHttp (a real Node server on 127.0.0.1)", () => {
       const held = snapshot.locks.find((entry) => entry.lock.key === "http-test")
       assert.isDefined(held)
       assert.strictEqual(held!.holders.length, 1)
+    })).pipe(Logger.withMinimumLogLevel(LogLevel.None)))
+
+  it.live("debug/verify is 404 before a verification, then the last report (503 unless passed)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { components, get, monitoring } = yield* serve
+      const none = yield* get("/debug/verify")
+      assert.strictEqual(none.status, 404)
+      assert.deepStrictEqual(JSON.parse(none.body), { error: "no verification has run" })
+      const verifier = yield* SystemVerifier.make({ components, monitoring })
+      const passed = yield* verifier.verify()
+      const ok = yield* get("/debug/verify")
+      assert.strictEqual(ok.status, 200)
+      assert.deepStrictEqual(JSON.parse(ok.body), JSON.parse(JSON.stringify(passed)))
+      yield* components.transition("storage", "Error", { reason: "disk full" })
+      yield* verifier.verify()
+      const failed = yield* get("/debug/verify")
+      assert.strictEqual(failed.status, 503)
+      assert.strictEqual(JSON.parse(failed.body).verdict, "failed")
     })).pipe(Logger.withMinimumLogLevel(LogLevel.None)))
 })

@@ -37,7 +37,15 @@ export const router = (monitoring: Api.MonitoringCoordinator): HttpRouter.HttpRo
           headers: { "cache-control": "no-store" }
         }))
     ),
-    HttpRouter.get("/debug/locks", Effect.map(LockRegistry.snapshot(), (snapshot) => json(snapshot, 200)))
+    HttpRouter.get("/debug/locks", Effect.map(LockRegistry.snapshot(), (snapshot) => json(snapshot, 200))),
+    HttpRouter.get(
+      "/debug/verify",
+      Effect.map(monitoring.lastVerification, (report) =>
+        Option.match(report, {
+          onNone: () => json({ error: "no verification has run" }, 404),
+          onSome: (report) => json(report, report.verdict === "passed" ? 200 : 503)
+        }))
+    )
   )
 
 /** @internal */

@@ -26,6 +26,7 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Api from "../MonitoringCoordinator.js"
 import { FiberHung, InvalidMonitoringOptions } from "../MonitoringError.js"
+import type { VerificationReport } from "../VerificationReport.js"
 
 /** @internal */
 export const tag = Context.GenericTag<Api.MonitoringCoordinator>("@core-stability/monitoring/MonitoringCoordinator")
@@ -138,6 +139,7 @@ export class MonitoringImpl implements Api.MonitoringCoordinator {
   readonly watched = new Map<number, WatchEntry>()
   cleanupRun: Deferred.Deferred<CleanupReport, LockError.LockError> | undefined = undefined
   shutdownRun: Deferred.Deferred<CleanupReport, LockError.LockError> | undefined = undefined
+  verification: VerificationReport | undefined = undefined
 
   constructor(
     readonly options: Api.Options,
@@ -517,6 +519,18 @@ export class MonitoringImpl implements Api.MonitoringCoordinator {
         failure: entry.failure
       }))
     )
+  }
+
+  // ----- verification -----
+
+  get lastVerification(): Effect.Effect<Option.Option<VerificationReport>> {
+    return Effect.sync(() => Option.fromNullable(this.verification))
+  }
+
+  recordVerification(report: VerificationReport): Effect.Effect<void> {
+    return Effect.sync(() => {
+      this.verification = report
+    })
   }
 
   /** Hands fiber failures and hangs to `handleError`, in order. */
