@@ -103,7 +103,9 @@ export const checks: <X>(
 /**
  * Registers the cleanup contract as a vitest `describe(name)` block. Call it at the top level of a test file.
  *
- * @example
+ * For example, at the top level of `test/MyCoordinator.test.ts` (the suite registers vitest tests, so this is not
+ * a standalone program and the docs build does not run it):
+ *
  * ```ts
  * import { Effect } from "effect"
  * import { cleanupContractSuite } from "@core-stability/testing/CleanupContract"

@@ -4,7 +4,9 @@
  * registers them as `@effect/vitest` tests (`it.effect`, so `TestClock` is in place).
  *
  * One suite that every implementation of an interface must pass is how async-mutex tests its semaphores
- * (`test/semaphoreSuite.ts`); the checks are plain effects so they can also run outside vitest.
+ * (`test/semaphoreSuite.ts`); the checks are plain effects, so a test can also run them itself (for example to show
+ * that a broken implementation fails them). Loading this module loads `@effect/vitest`, which only works inside the
+ * vitest runner: its examples are therefore shown, not run, by the docs build.
  *
  * This module (like `LockContract` and `CleanupContract`) imports `@effect/vitest`, so it is not in the package's
  * barrel: import it as `@core-stability/testing/Contract`.
@@ -57,7 +59,20 @@ export const isContractViolation: (u: unknown) => u is ContractViolation = inter
 
 /**
  * Registers checks as a vitest `describe(name)` block with one `it.effect` per check. Call it at the top level of a
- * test file.
+ * test file, for example:
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { suite } from "@core-stability/testing/Contract"
+ *
+ * const equals = (actual: number, expected: number) =>
+ *   actual === expected ? Effect.void : Effect.fail(`${actual} !== ${expected}`)
+ *
+ * suite("arithmetic", [
+ *   { name: "addition commutes", run: equals(1 + 2, 2 + 1) },
+ *   { name: "zero is neutral", run: equals(5 + 0, 5) }
+ * ])
+ * ```
  *
  * @since 0.1.0
  * @category testing

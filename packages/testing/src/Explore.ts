@@ -100,30 +100,36 @@ export const isExploreFailure: (u: unknown) => u is ExploreFailure = internal.is
  *
  * @example
  * ```ts
- * import { assert, it } from "@effect/vitest"
  * import { Effect, Ref } from "effect"
  * import { Explore } from "@core-stability/testing"
  *
- * it.effect("three increments under a lock always give 3", () =>
+ * // Three read-yield-write increments, with or without a lock; each run builds its own state.
+ * const increments = (locked: boolean) =>
  *   Effect.gen(function*() {
- *     const summary = yield* Explore.explore(
- *       Effect.gen(function*() {
- *         const counter = yield* Ref.make(0)
- *         const lock = yield* Effect.makeSemaphore(1)
- *         const increment = lock.withPermits(1)(
- *           Effect.gen(function*() {
- *             const value = yield* Ref.get(counter)
- *             yield* Effect.yieldNow()
- *             yield* Ref.set(counter, value + 1)
- *           })
- *         )
- *         yield* Effect.all([increment, increment, increment], { concurrency: "unbounded" })
- *         assert.strictEqual(yield* Ref.get(counter), 3)
- *       }),
- *       { runs: 100, seed: 1 }
- *     )
- *     assert.isAbove(summary.distinctSchedules, 1)
- *   }))
+ *     const counter = yield* Ref.make(0)
+ *     const lock = yield* Effect.makeSemaphore(1)
+ *     const body = Effect.gen(function*() {
+ *       const value = yield* Ref.get(counter)
+ *       yield* Effect.yieldNow()
+ *       yield* Ref.set(counter, value + 1)
+ *     })
+ *     const increment = locked ? lock.withPermits(1)(body) : body
+ *     yield* Effect.all([increment, increment, increment], { concurrency: "unbounded" })
+ *     const count = yield* Ref.get(counter)
+ *     if (count !== 3) return yield* Effect.dieMessage(`lost ${3 - count} update(s)`)
+ *   })
+ *
+ * const program = Effect.gen(function*() {
+ *   // with the lock, no interleaving loses an update
+ *   const summary = yield* Explore.explore(increments(true), { runs: 100, seed: 1 })
+ *   assert.strictEqual(summary.runs, 100)
+ *   assert.ok(summary.distinctSchedules > 1)
+ *   // without it, explore stops at the first failing seed and names it
+ *   const failure = yield* Effect.flip(Explore.explore(increments(false), { runs: 100, seed: 1 }))
+ *   assert.ok(failure.message.startsWith(`explore: run ${failure.run} of 100 failed with seed ${failure.seed}`))
+ * })
+ *
+ * Effect.runPromise(program)
  * ```
  *
  * @since 0.1.0
@@ -140,12 +146,31 @@ export const explore: {
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import { Effect, Ref } from "effect"
  * import { Explore } from "@core-stability/testing"
  *
- * declare const scenario: Effect.Effect<number>
- * // explore reported: "run 7 of 100 failed with seed 6"
- * const again = Explore.replay(scenario, 6)
+ * // An unsynchronised read-yield-write increment run by two fibers: some interleavings lose an update.
+ * const lostUpdate = Effect.gen(function*() {
+ *   const counter = yield* Ref.make(0)
+ *   const increment = Effect.gen(function*() {
+ *     const value = yield* Ref.get(counter)
+ *     yield* Effect.yieldNow()
+ *     yield* Ref.set(counter, value + 1)
+ *   })
+ *   yield* Effect.all([increment, increment], { concurrency: "unbounded" })
+ *   const count = yield* Ref.get(counter)
+ *   if (count !== 2) return yield* Effect.fail(`lost an update: ${count}`)
+ * })
+ *
+ * const program = Effect.gen(function*() {
+ *   // explore names the first failing seed: "explore: run <n> of 100 failed with seed <seed> (replay it with ...)"
+ *   const failure = yield* Effect.flip(Explore.explore(lostUpdate, { runs: 100 }))
+ *   // replaying that seed takes the same interleaving, so it fails the same way
+ *   const again = yield* Effect.flip(Explore.replay(lostUpdate, failure.seed))
+ *   assert.strictEqual(again.seed, failure.seed)
+ * })
+ *
+ * Effect.runPromise(program)
  * ```
  *
  * @since 0.1.0

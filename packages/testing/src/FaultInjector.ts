@@ -239,20 +239,23 @@ export const unsafeMake: (options?: Options) => FaultInjector.Service = internal
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import { Effect, Either } from "effect"
  * import { FaultInjector } from "@core-stability/testing"
  *
- * const write = FaultInjector.point("writer").pipe(Effect.zipRight(Effect.log("written")))
+ * const write = FaultInjector.point("writer")
  *
  * const program = Effect.gen(function*() {
  *   yield* write
  *   yield* write
- *   const third = yield* Effect.either(write) // Left(InjectedFault { point: "writer", hit: 3 })
- *   const hits = yield* FaultInjector.hits // Map { "writer" => 3 }
- *   return { third, hits }
+ *   const third = yield* Effect.either(write)
+ *   assert.ok(Either.isLeft(third) && third.left.hit === 3 && third.left.error === "io-error")
+ *   assert.strictEqual((yield* FaultInjector.hits).get("writer"), 3)
+ *   assert.deepStrictEqual(yield* FaultInjector.fired, [{ point: "writer", kind: "fail", hit: 3 }])
  * }).pipe(
  *   Effect.provide(FaultInjector.layer({ seed: 7, faults: { writer: { kind: "fail", nth: 3, error: "io-error" } } }))
  * )
+ *
+ * Effect.runPromise(program)
  * ```
  *
  * @since 0.1.0
@@ -284,9 +287,18 @@ export const layerFromSpec: (
  *
  * const flush = (bytes: Uint8Array) =>
  *   beforeFlush.pipe(
- *     Effect.mapError((fault) => new Error(`flush failed: ${fault.message}`)),
+ *     Effect.mapError((fault) => new Error(`flush failed on hit ${fault.hit}: ${String(fault.error)}`)),
  *     Effect.as(bytes.length)
  *   )
+ *
+ * // without an installed injector the point does nothing
+ * Effect.runPromise(flush(new Uint8Array(3))).then((n) => assert.strictEqual(n, 3))
+ *
+ * // with one, the first flush fails
+ * const faulty = FaultInjector.layerFromSpec("writer-right:io-error@n=1")
+ * Effect.runPromise(Effect.flip(Effect.provide(flush(new Uint8Array(3)), faulty))).then((error) =>
+ *   assert.strictEqual(error.message, "flush failed on hit 1: io-error")
+ * )
  * ```
  *
  * @since 0.1.0
@@ -339,10 +351,18 @@ export const FaultSpec: Schema.Schema<ParsedFaults, string> = internal.FaultSpec
  * import { Effect } from "effect"
  * import { FaultInjector } from "@core-stability/testing"
  *
- * const faults = FaultInjector.parse("processor-left:crash@p=0.01,writer-right:io-error@n=3")
- * // { "processor-left": { kind: "die", error: "crash", probability: 0.01 },
- * //   "writer-right": { kind: "fail", error: "io-error", nth: 3 } }
- * const bad = FaultInjector.parse("writer:explode") // FaultSpecError: invalid fault spec token "writer:explode" ...
+ * Effect.runPromise(FaultInjector.parse("processor-left:crash@p=0.01,writer-right:io-error@n=3")).then((faults) =>
+ *   assert.deepStrictEqual(faults, {
+ *     "processor-left": { kind: "die", error: "crash", probability: 0.01 },
+ *     "writer-right": { kind: "fail", error: "io-error", nth: 3 }
+ *   })
+ * )
+ *
+ * // a bad token is a FaultSpecError that names it
+ * Effect.runPromise(Effect.flip(FaultInjector.parse("writer:explode"))).then((error) => {
+ *   assert.strictEqual(error._tag, "FaultSpecError")
+ *   assert.strictEqual(error.token, "writer:explode")
+ * })
  * ```
  *
  * @since 0.1.0

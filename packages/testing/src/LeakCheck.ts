@@ -83,7 +83,6 @@ export const LeakProbes: typeof internal.LeakProbes = internal.LeakProbes
  *
  * @example
  * ```ts
- * import { layer } from "@effect/vitest"
  * import { Effect } from "effect"
  * import { LeakCheck } from "@core-stability/testing"
  *
@@ -93,9 +92,16 @@ export const LeakProbes: typeof internal.LeakProbes = internal.LeakProbes
  *   leaks: Effect.sync(() => Array.from(openHandles, (h) => `handle ${h} is open`))
  * }
  *
- * layer(LeakCheck.layer([handles]))("my suite", (it) => {
- *   it.effect("closes its handles", () => LeakCheck.expectNoLeaks(Effect.void))
+ * // opens a handle and forgets to close it
+ * const forgetful = Effect.sync(() => {
+ *   openHandles.add("db")
  * })
+ *
+ * const program = Effect.flip(LeakCheck.expectNoLeaks(forgetful)).pipe(Effect.provide(LeakCheck.layer([handles])))
+ *
+ * Effect.runPromise(program).then((detected) =>
+ *   assert.deepStrictEqual(detected.leaks, [{ kind: "probe", source: "handles", description: "handle db is open" }])
+ * )
  * ```
  *
  * @since 0.1.0
@@ -141,18 +147,25 @@ export const isLeakDetected: (u: unknown) => u is LeakDetected = internal.isLeak
  *
  * @example
  * ```ts
- * import { it } from "@effect/vitest"
  * import { Effect, Fiber } from "effect"
  * import { LeakCheck } from "@core-stability/testing"
  *
- * it.effect("the worker does not outlive the request", () =>
- *   LeakCheck.expectNoLeaks(
- *     Effect.gen(function*() {
- *       const worker = yield* Effect.forkDaemon(Effect.never)
- *       // without this line the test fails with "[fiber: fibers] fiber #12 (forked by #11): ... (still alive)"
- *       yield* Fiber.interrupt(worker)
- *     })
- *   ))
+ * const request = (cleanUp: boolean) =>
+ *   Effect.gen(function*() {
+ *     const worker = yield* Effect.forkDaemon(Effect.never)
+ *     if (cleanUp) yield* Fiber.interrupt(worker)
+ *     return "done"
+ *   })
+ *
+ * const program = Effect.gen(function*() {
+ *   assert.strictEqual(yield* LeakCheck.expectNoLeaks(request(true)), "done")
+ *   // the worker outlives the request: "[fiber: fibers] fiber #12 (forked by #11): ... (still alive)"
+ *   const detected = yield* Effect.flip(LeakCheck.expectNoLeaks(request(false)))
+ *   assert.strictEqual(detected.leaks.length, 1)
+ *   assert.strictEqual(detected.leaks[0].kind, "fiber")
+ * })
+ *
+ * Effect.runPromise(program)
  * ```
  *
  * @since 0.1.0
@@ -177,11 +190,21 @@ export const expectNoLeaks: {
  * import { Effect } from "effect"
  * import { LeakCheck } from "@core-stability/testing"
  *
- * declare const open: Effect.Effect<{ close: Effect.Effect<void> }>
+ * const open = Effect.sync(() => ({ close: Effect.void }))
  *
  * const connection = Effect.acquireRelease(open, (c) => c.close).pipe(
  *   Effect.tap(() => LeakCheck.track("db connection"))
  * )
+ *
+ * const program = Effect.gen(function*() {
+ *   // released before the effect ends: no leak
+ *   yield* LeakCheck.expectNoLeaks(Effect.scoped(connection))
+ *   // still held in the effect's scope when it ends: reported under its label
+ *   const detected = yield* Effect.flip(LeakCheck.expectNoLeaks(connection))
+ *   assert.ok(detected.leaks.some((leak) => leak.kind === "resource" && leak.source === "db connection"))
+ * })
+ *
+ * Effect.runPromise(program)
  * ```
  *
  * @since 0.1.0

@@ -60,8 +60,8 @@ export interface Options {
 }
 
 /**
- * The suite's checks as effects, to run outside vitest or to assert that a broken lock fails them. `makeLock` is run
- * once per run, so each run gets a fresh lock; it may use the run's `Scope`.
+ * The suite's checks as effects, to run one by one (in a vitest file) or to assert that a broken lock fails them.
+ * `makeLock` is run once per run, so each run gets a fresh lock; it may use the run's `Scope`.
  *
  * @since 0.1.0
  * @category testing
@@ -74,7 +74,9 @@ export const checks: <X>(
 /**
  * Registers the lock contract as a vitest `describe(name)` block. Call it at the top level of a test file.
  *
- * @example
+ * For example, at the top level of `test/MyLock.test.ts` (the suite registers vitest tests, so this is not a
+ * standalone program and the docs build does not run it):
+ *
  * ```ts
  * import { Effect } from "effect"
  * import { lockContractSuite } from "@core-stability/testing/LockContract"

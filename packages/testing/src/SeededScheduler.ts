@@ -136,6 +136,7 @@ export const unsafeMake: (seed: number, options?: Options) => SeededScheduler = 
  * import { Effect, Ref } from "effect"
  * import { SeededScheduler } from "@core-stability/testing"
  *
+ * // Three unsynchronised read-yield-write increments: how many updates survive depends on the interleaving.
  * const race = Effect.gen(function*() {
  *   const counter = yield* Ref.make(0)
  *   const increment = Effect.gen(function*() {
@@ -147,8 +148,13 @@ export const unsafeMake: (seed: number, options?: Options) => SeededScheduler = 
  *   return yield* Ref.get(counter)
  * })
  *
- * // The same seed always gives the same final count.
  * const program = SeededScheduler.run(race, 42)
+ *
+ * Effect.runPromise(program).then(async (first) => {
+ *   assert.ok(first >= 1 && first <= 3)
+ *   // the same seed gives the same interleaving, hence the same count
+ *   assert.strictEqual(await Effect.runPromise(program), first)
+ * })
  * ```
  *
  * @since 0.1.0
@@ -167,12 +173,19 @@ export const run: {
  * import { Effect } from "effect"
  * import { SeededScheduler } from "@core-stability/testing"
  *
- * const program = Effect.gen(function*() {
- *   const scheduler = yield* SeededScheduler.make(42)
- *   yield* Effect.all([Effect.yieldNow(), Effect.yieldNow()], { concurrency: "unbounded" }).pipe(
- *     SeededScheduler.runWith(scheduler)
- *   )
- *   return scheduler.fingerprint
+ * const twoFibers = Effect.all([Effect.yieldNow(), Effect.yieldNow()], { concurrency: "unbounded" })
+ *
+ * const fingerprintOf = (seed: number) =>
+ *   Effect.gen(function*() {
+ *     const scheduler = yield* SeededScheduler.make(seed)
+ *     yield* SeededScheduler.runWith(twoFibers, scheduler)
+ *     assert.ok(scheduler.steps > 0) // tasks the scheduler ran
+ *     return scheduler.fingerprint
+ *   })
+ *
+ * Effect.runPromise(fingerprintOf(42)).then(async (first) => {
+ *   // the same seed takes the same schedule
+ *   assert.strictEqual(await Effect.runPromise(fingerprintOf(42)), first)
  * })
  * ```
  *

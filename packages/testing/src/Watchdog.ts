@@ -6,7 +6,9 @@
  * them are suspended and none starts, resumes or ends for `idle` of real time, the watchdog gives up: it reports
  * every live fiber (id, who forked it, its status and what it waits on) and what the installed diagnostics probes
  * say (the locks package renders its wait-for graph), interrupts the stuck fibers without waiting for them, and
- * fails with `DeadlockDetected`.
+ * fails with `DeadlockDetected`. A fiber that was forked but never started is reported as such, and one that does not
+ * answer the status request within 500 ms of real time (it waits for a scheduler that stopped running tasks) as
+ * "status unavailable", so the report itself never hangs.
  *
  * The watchdog measures real time on purpose: under `TestClock` virtual time never moves by itself, so a test that
  * waits for a `TestClock.adjust` nobody performs hangs just like a deadlock, and is reported the same way. Choose
@@ -120,14 +122,40 @@ export const isDeadlockDetected: (u: unknown) => u is DeadlockDetected = interna
  *
  * @example
  * ```ts
- * import { it } from "@effect/vitest"
- * import { Effect } from "effect"
+ * import { Deferred, Effect } from "effect"
  * import { Watchdog } from "@core-stability/testing"
  *
- * declare const transferBothWays: Effect.Effect<void>
+ * // Two transfers take two locks in opposite order and wait for each other in between: a certain deadlock.
+ * const transferBothWays = Effect.gen(function*() {
+ *   const accounts = yield* Effect.makeSemaphore(1)
+ *   const ledger = yield* Effect.makeSemaphore(1)
+ *   const first = yield* Deferred.make<void>()
+ *   const second = yield* Deferred.make<void>()
+ *   const transfer = (
+ *     mine: Effect.Semaphore,
+ *     theirs: Effect.Semaphore,
+ *     signal: Deferred.Deferred<void>,
+ *     wait: Deferred.Deferred<void>
+ *   ) =>
+ *     mine.withPermits(1)(
+ *       Effect.gen(function*() {
+ *         yield* Deferred.succeed(signal, undefined)
+ *         yield* Deferred.await(wait)
+ *         yield* theirs.withPermits(1)(Effect.void)
+ *       })
+ *     )
+ *   yield* Effect.all([transfer(accounts, ledger, first, second), transfer(ledger, accounts, second, first)], {
+ *     concurrency: "unbounded",
+ *     discard: true
+ *   })
+ * })
  *
- * it.effect("transfers in both directions do not deadlock", () =>
- *   Watchdog.watch(transferBothWays, { idle: "200 millis" }))
+ * // Instead of hanging, the program fails after 50 ms (real time) without progress, with a report.
+ * Effect.runPromise(Effect.flip(Watchdog.watch(transferBothWays, { idle: "50 millis" }))).then((detected) => {
+ *   assert.strictEqual(detected._tag, "DeadlockDetected")
+ *   assert.ok(detected.fibers.every((line) => line.includes("suspended (")))
+ *   assert.ok(detected.message.startsWith("watchdog: no progress for 50 ms;"))
+ * })
  * ```
  *
  * @since 0.1.0

@@ -1,5 +1,6 @@
 import { assert, describe, it, layer } from "@effect/vitest"
-import { Cause, Deferred, Duration, Effect, Exit, Fiber, TestClock } from "effect"
+import { Cause, Deferred, Duration, Effect, Exit, Fiber, FiberRef, TestClock } from "effect"
+import type { Scheduler } from "effect"
 import * as Explore from "../src/Explore.js"
 import * as Watchdog from "../src/Watchdog.js"
 
@@ -55,6 +56,39 @@ const detectedIn = <A, E>(exit: Exit.Exit<A, E>): Watchdog.DeadlockDetected => {
   const failure = Cause.failureOption((exit as Exit.Failure<A, E>).cause)
   assert.isTrue(failure._tag === "Some" && Watchdog.isDeadlockDetected(failure.value))
   return (failure as { readonly value: Watchdog.DeadlockDetected }).value
+}
+
+/**
+ * A scheduler that runs fibers' message drains (so a fiber's status can be asked) but holds every other task, so the
+ * fibers `Effect.all` forks with concurrency (each started by a separate scheduler task) are created, tracked, and
+ * never started: the state of a forked fiber whose start is pending, or never comes because its parent was
+ * interrupted between forking and starting it.
+ */
+class NoStartScheduler implements Scheduler.Scheduler {
+  readonly held: Array<Scheduler.Task> = []
+  scheduleTask(task: Scheduler.Task, _priority: number, fiber?: Fiber.RuntimeFiber<unknown, unknown>): void {
+    if (fiber !== undefined && task === (fiber as unknown as { readonly run: unknown }).run) {
+      setTimeout(task, 0)
+    } else {
+      this.held.push(task)
+    }
+  }
+  shouldYield(fiber: Fiber.RuntimeFiber<unknown, unknown>): number | false {
+    return fiber.currentOpCount > fiber.getFiberRef(FiberRef.currentMaxOpsBeforeYield)
+      ? fiber.getFiberRef(FiberRef.currentSchedulingPriority)
+      : false
+  }
+}
+
+/** A scheduler that never runs a task: a fiber that yields into it is parked for good. */
+class FrozenScheduler implements Scheduler.Scheduler {
+  readonly held: Array<Scheduler.Task> = []
+  scheduleTask(task: Scheduler.Task): void {
+    this.held.push(task)
+  }
+  shouldYield(): number | false {
+    return false
+  }
 }
 
 describe("Watchdog", () => {
@@ -120,6 +154,35 @@ describe("Watchdog", () => {
       assert.isTrue(deadlock._tag === "Some" && Watchdog.isDeadlockDetected(deadlock.value))
       const replayed = yield* Effect.exit(Explore.replay(Watchdog.watch(possibleDeadlock, { idle }), explored.seed))
       assert.isTrue(Exit.isFailure(replayed))
+    }))
+
+  it.effect("reports a fiber that was forked but never started instead of crashing", () =>
+    Effect.gen(function*() {
+      // Regression: Effect reports such a fiber as suspended with a null `blockingOn`, and rendering it threw
+      // `TypeError: Cannot read properties of null (reading '_tag')` from `FiberId.ids`, so the watchdog died instead
+      // of failing with its report.
+      const scheduler = new NoStartScheduler()
+      const neverStarted = Effect.all([Effect.never, Effect.never], { concurrency: "unbounded", discard: true }).pipe(
+        Effect.withScheduler(scheduler)
+      )
+      const exit = yield* Effect.exit(Watchdog.watch(neverStarted, { idle }))
+      assert.isFalse(Exit.isFailure(exit) && Cause.isDie(exit.cause), "the watchdog died while reporting")
+      const detected = detectedIn(exit)
+      assert.isAbove(scheduler.held.length, 0, "a start was held")
+      assert.isTrue(
+        detected.fibers.some((line) => line.includes("not started: waiting for its scheduler to run it")),
+        detected.message
+      )
+      assert.isTrue(detected.fibers.some((line) => line.includes("waiting on fiber #")), "the forking fiber waits")
+    }))
+
+  it.effect("reports a fiber that cannot answer its status request instead of hanging", () =>
+    Effect.gen(function*() {
+      // The fiber yields into a scheduler that never runs it, so it never processes the report's status request.
+      const parked = Effect.withScheduler(Effect.yieldNow(), new FrozenScheduler())
+      const detected = detectedIn(yield* Effect.exit(Watchdog.watch(parked, { idle })))
+      assert.strictEqual(detected.fibers.length, 1)
+      assert.include(detected.fibers[0], "status unavailable: the fiber did not answer within 500 ms")
     }))
 
   it.effect("refuses a non-positive idle", () =>
