@@ -278,6 +278,29 @@ export type CompareAndSetError = TransitionError | ConcurrentModification
 export type RollbackError = NothingToRollback | UnknownSequence | CompensationFailed
 
 /**
+ * Health checks of a `HealthGate` did not pass. It is not what an operation fails with: a gate's validator fails with
+ * it, so a gated transition fails with `ValidationFailed` whose `cause` holds it and whose message names the
+ * components ("Unhealthy: storage (gate ...)"). One entry per failed check, in registration order; `cause` is what
+ * the check failed or died with, `undefined` when it returned `false`. The original's `component_failures`
+ * (origin.md, 3.1 #16).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Unhealthy extends Data.TaggedError("Unhealthy")<{
+  /** The gate's name. */
+  readonly gate: string
+  readonly failures: ReadonlyArray<{ readonly component: string; readonly cause: Cause.Cause<unknown> | undefined }>
+}> {
+  override get message(): string {
+    return `${this.failures.map((f) => f.component).join(", ")} (gate "${this.gate}"; ${
+      this.failures.map((f) => `${f.component}: ${f.cause === undefined ? "returned false" : describeCause(f.cause)}`)
+        .join("; ")
+    })`
+  }
+}
+
+/**
  * Every error of this package.
  *
  * @since 0.1.0

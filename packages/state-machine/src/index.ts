@@ -15,6 +15,11 @@ export * as Definition from "./Definition.js"
 /**
  * @since 0.1.0
  */
+export * as HealthGate from "./HealthGate.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as Presets from "./Presets.js"
 
 /**

@@ -1,4 +1,4 @@
-import { Definition, Presets, StateMachine, TransitionRecord } from "@core-stability/state-machine"
+import { Definition, HealthGate, Presets, StateMachine, TransitionRecord } from "@core-stability/state-machine"
 import { Explore } from "@core-stability/testing"
 import { assert, describe, it } from "@effect/vitest"
 import {
@@ -251,6 +251,130 @@ describe("StateMachine: the original acceptance scenarios (origin.md 3.1)", () =
       stats = yield* StateMachine.stats(machine)
       assert.deepStrictEqual(stats.retries, { count: 4, successes: 1, exhaustions: 1, successRate: 50 })
       assert.strictEqual(yield* StateMachine.get(machine), "Initiating")
+    }))
+
+  // #15: a cleanup stage is a validator of `* -> Idle`; registration order is stage order, the first failing stage
+  // stops the cleanup (later stages do not run, the state does not move), and the cleanup counts are the statistics of
+  // the pairs into Idle.
+  it.effect("#15 staged cleanup: pre, main and post stages run in order before the move to Idle, counted", () =>
+    Effect.gen(function*() {
+      const ran = yield* Ref.make<ReadonlyArray<string>>([])
+      const stage = (name: string, pass: Effect.Effect<boolean> = Effect.succeed(true)) =>
+        ({
+          name,
+          from: "*",
+          to: "Idle",
+          effect: () => Effect.zipRight(Ref.update(ran, (xs) => [...xs, name]), pass)
+        }) as const
+      const mainPasses = yield* Ref.make(true)
+      const machine = yield* StateMachine.make(Presets.Recovery, {
+        validators: [stage("pre-cleanup"), stage("main-cleanup", Ref.get(mainPasses)), stage("post-cleanup")]
+      })
+      yield* StateMachine.transitionTo(machine, "Initiating")
+      yield* StateMachine.transitionTo(machine, "StoppingCapture")
+      assert.deepStrictEqual(yield* Ref.get(ran), [], "stages run only on the way to Idle")
+
+      const record = yield* StateMachine.transitionTo(machine, "Idle", { reason: "cleanup" })
+      assert.deepStrictEqual(yield* Ref.get(ran), ["pre-cleanup", "main-cleanup", "post-cleanup"])
+      assert.deepStrictEqual([record.from, record.to, record.success], ["StoppingCapture", "Idle", true])
+      assert.strictEqual(yield* StateMachine.get(machine), "Idle")
+      let cleanups = (yield* StateMachine.stats(machine)).pairs.filter((pair) => pair.to === "Idle")
+      assert.deepStrictEqual(cleanups.map((pair) => [pair.from, pair.count, pair.successes, pair.successRate]), [
+        ["StoppingCapture", 1, 1, 100]
+      ])
+
+      // A failing stage stops the cleanup there: the state stays, the failure names the stage.
+      yield* Ref.set(ran, [])
+      yield* Ref.set(mainPasses, false)
+      yield* StateMachine.transitionTo(machine, "Initiating")
+      const error = yield* Effect.flip(StateMachine.transitionTo(machine, "Idle", { reason: "cleanup" }))
+      assert.strictEqual(error._tag, "ValidationFailed")
+      if (error._tag === "ValidationFailed") assert.strictEqual(error.validator, "main-cleanup")
+      assert.deepStrictEqual(yield* Ref.get(ran), ["pre-cleanup", "main-cleanup"])
+      assert.strictEqual(yield* StateMachine.get(machine), "Initiating")
+      cleanups = (yield* StateMachine.stats(machine)).pairs.filter((pair) => pair.to === "Idle")
+      const total = cleanups.reduce((n, pair) => n + pair.count, 0)
+      const succeeded = cleanups.reduce((n, pair) => n + pair.successes, 0)
+      assert.deepStrictEqual([total, succeeded, (succeeded / total) * 100], [2, 1, 50])
+    }))
+
+  // #16: `HealthGate` turns named health checks into one validator of every transition, with per-check counts.
+  it.effect("#16 health gating: every transition runs every check; a failing one refuses it, counted; recovery", () =>
+    Effect.gen(function*() {
+      const storageHealthy = yield* Ref.make(true)
+      const calls = yield* Ref.make<ReadonlyArray<string>>([])
+      const component = (name: string, healthy: Effect.Effect<boolean>) => ({
+        name,
+        check: () => Effect.zipRight(Ref.update(calls, (xs) => [...xs, name]), healthy)
+      })
+      const gate = yield* HealthGate.make({ name: "components" })
+      yield* HealthGate.register(gate, component("capture", Effect.succeed(true)))
+      yield* HealthGate.register(gate, component("storage", Ref.get(storageHealthy)))
+      const machine = yield* StateMachine.make(Presets.Recovery, { validators: [HealthGate.validator(gate)] })
+
+      yield* StateMachine.transitionTo(machine, "Initiating")
+      assert.deepStrictEqual(yield* Ref.get(calls), ["capture", "storage"])
+
+      yield* Ref.set(storageHealthy, false)
+      const error = yield* Effect.flip(StateMachine.transitionTo(machine, "StoppingCapture"))
+      assert.strictEqual(error._tag, "ValidationFailed")
+      assert.include(error.message, "Unhealthy: storage")
+      assert.strictEqual(yield* StateMachine.get(machine), "Initiating")
+      let health = yield* HealthGate.stats(gate)
+      assert.isAbove(health.totalChecks, 0)
+      assert.deepStrictEqual([health.totalChecks, health.failedChecks, health.successRate], [4, 1, 75])
+      assert.deepStrictEqual(health.components.filter((c) => c.failures > 0).map((c) => c.name), ["storage"])
+      assert.deepStrictEqual(health.unhealthy, ["storage"])
+
+      yield* Ref.set(storageHealthy, true)
+      yield* StateMachine.transitionTo(machine, "StoppingCapture")
+      health = yield* HealthGate.stats(gate)
+      assert.strictEqual(health.recoveries, 1)
+      assert.deepStrictEqual(health.unhealthy, [])
+      assert.deepStrictEqual([health.totalChecks, health.failedChecks, health.runs, health.rejections], [6, 1, 3, 1])
+      assert.strictEqual(yield* StateMachine.get(machine), "StoppingCapture")
+    }))
+
+  // #18: the rollback functions are compensations; `force_rollback()` is `rollback()`; the rollback metrics are
+  // `stats().rollbacks` (count, success rate in %, mean duration in ms of the machine's clock).
+  it.effect("#18 forced rollback runs all three rollback functions; rollback metrics count, rate and duration", () =>
+    Effect.gen(function*() {
+      const ran = yield* Ref.make<ReadonlyArray<string>>([])
+      const rollbackFn = (name: string): StateMachine.Compensation<Definition.State<typeof Presets.Recovery>> => ({
+        name,
+        from: "*",
+        to: "*",
+        timeout: Duration.infinity,
+        run: () => Effect.zipRight(Effect.sleep("5 millis"), Ref.update(ran, (xs) => [...xs, name]))
+      })
+      const machine = yield* StateMachine.make(Presets.Recovery, {
+        compensations: [rollbackFn("rollback-1"), rollbackFn("rollback-2"), rollbackFn("rollback-3")]
+      })
+      yield* StateMachine.transitionTo(machine, "Initiating")
+      const fiber = yield* Effect.fork(StateMachine.rollback(machine, { reason: "forced" }))
+      for (let i = 0; i < 3; i++) {
+        yield* eventually(TestClock.sleeps(), (sleeps) => sleeps.length === 1)
+        yield* TestClock.adjust("5 millis")
+      }
+      const record = yield* Fiber.join(fiber)
+      assert.deepStrictEqual(yield* Ref.get(ran), ["rollback-3", "rollback-2", "rollback-1"])
+      assert.deepStrictEqual([record.kind, record.from, record.to, record.reason, record.durationMs], [
+        "rollback",
+        "Initiating",
+        "Idle",
+        "forced",
+        15
+      ])
+      assert.strictEqual(yield* StateMachine.get(machine), "Idle")
+      const { rollbacks } = yield* StateMachine.stats(machine)
+      assert.isAbove(rollbacks.count, 0)
+      assert.deepStrictEqual(rollbacks, {
+        count: 1,
+        successes: 1,
+        failures: 0,
+        successRate: 100,
+        averageDurationMs: 15
+      })
     }))
 })
 
