@@ -34,7 +34,7 @@ const runDemo = (demoOptions: Demo.DemoOptions, signal?: Demo.StopSignalName) =>
 const json = (path: string) => JSON.parse(readFileSync(path, "utf8"))
 
 describe("Demo", () => {
-  it.scoped("runs on the bundled sample with the default faults and a fixed seed, and every output checks out", () =>
+  it.scopedLive("runs on the bundled sample with the default faults and a fixed seed, and every output checks out", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const dir = yield* tempDir
@@ -42,10 +42,12 @@ describe("Demo", () => {
       const outcome = yield* runDemo(options({ out }))
       assert.strictEqual(outcome.exitCode, 0)
       assert.strictEqual(outcome.outDir, out)
-      assert.deepStrictEqual(outcome.report.checks.map((check) => check.ok), [true, true, true, true, true])
+      assert.deepStrictEqual(outcome.report.checks.map((check) => check.ok), [true, true, true, true, true, true, true])
       assert.deepStrictEqual((yield* fs.readDirectory(out)).sort(), [
         "left.wav",
+        "report.html",
         "report.json",
+        "report.md",
         "right.wav",
         "segments.json"
       ])
@@ -69,12 +71,74 @@ describe("Demo", () => {
       assert.strictEqual(report.exitCode, 0)
       assert.strictEqual(report.input.frames, Math.ceil(header.samplesPerChannel / 480))
       assert.strictEqual(report.faults.spec, FaultSpec.defaultSpec)
-      assert.strictEqual(report.faults.injected, false)
+      assert.strictEqual(report.faults.injected, true)
+      // The default spec: one fault of each kind; the delay needs no recovery, the other three get an episode each.
+      assert.deepStrictEqual(
+        report.faults.fired.map((f: { point: string; rule: string; hit: number }) => [f.point, f.rule, f.hit]),
+        [
+          ["processor-left", "crash", 150],
+          ["writer-right", "io-error", 300],
+          ["capture", "delay", 450],
+          ["processor-right", "hang", 600]
+        ]
+      )
+      assert.deepStrictEqual(
+        report.recoveries.episodes.map((e: Demo.Report["recoveries"]["episodes"][number]) => [
+          e.component,
+          e.fault,
+          e.seq,
+          e.recovered,
+          e.steps.map((step) => step.name).join(",")
+        ]),
+        [
+          ["processor-left", "crash", 149, true, "stop-capture,flush-buffers,reinitialise,verify,resume-capture"],
+          ["writer-right", "io-error", 299, true, "stop-capture,flush-buffers,reinitialise,verify,resume-capture"],
+          ["processor-right", "hang", 599, true, "stop-capture,flush-buffers,reinitialise,verify,resume-capture"]
+        ]
+      )
+      assert.strictEqual(report.recoveries.count, 3)
+      assert.isAtLeast(report.recoveries.mttrMs.max, 0)
+      // The writer's fault strikes after the write: the re-delivered frame is skipped, not written twice.
+      assert.deepStrictEqual(
+        report.writers.map((w: { duplicatesSkipped: number }) => w.duplicatesSkipped),
+        [0, 1]
+      )
+      assert.strictEqual(report.cleanup.status, "Completed")
+      assert.strictEqual(report.locks.heldAtEnd, 0)
+      assert.isTrue(report.locks.statistics.some((s: { metric: string }) => s.metric === "lock_acquisitions"))
+      assert.deepStrictEqual(report.components.map((c: { name: string }) => c.name), [
+        "capture",
+        "processor-left",
+        "processor-right",
+        "writer-left",
+        "writer-right"
+      ])
+      assert.isTrue(
+        report.history.some((h: { component: string; state: string }) =>
+          h.component === "processor-left" && h.state === "recovering"
+        )
+      )
+
+      const md = readFileSync(`${out}/report.md`, "utf8")
+      assert.include(md, "stateDiagram-v2")
+      assert.include(md, "| 1 | CleanupCoordinator.shutdown |")
+      assert.include(md, "flowchart LR")
+      const html = readFileSync(`${out}/report.html`, "utf8")
+      assert.include(html, "<svg")
+      assert.include(html, "Lock wait time")
+      assert.notInclude(html, "<script")
+      assert.notMatch(html, /(src|href)="(https?:)?\/\//)
+      assert.deepStrictEqual(report.cleanup.executionOrder, [
+        "stop-capture",
+        "drain-buffers",
+        "finalise-writers",
+        "release-resources"
+      ])
       assert.strictEqual(report.options.seed, 42)
       assert.isTrue(report.queues.every((q: Demo.Report["queues"][number]) => q.put === q.taken && q.dropped === 0))
     }).pipe(Effect.provide(NodeLayer)))
 
-  it.scoped("gives byte-identical segments.json on every run", () =>
+  it.scopedLive("gives byte-identical segments.json on every run", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       yield* runDemo(options({ out: `${dir}/a` }))
@@ -82,7 +146,7 @@ describe("Demo", () => {
       assert.strictEqual(readFileSync(`${dir}/a/segments.json`, "utf8"), readFileSync(`${dir}/b/segments.json`, "utf8"))
     }).pipe(Effect.provide(NodeLayer)))
 
-  it.scoped("a stop signal ends the run as interrupted, with finalised outputs and exit code 143 for SIGTERM", () =>
+  it.scopedLive("a stop signal ends the run as interrupted, with finalised outputs and exit code 143 for SIGTERM", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const out = `${dir}/out`
@@ -97,7 +161,7 @@ describe("Demo", () => {
       assert.strictEqual(left.samplesPerChannel, outcome.report.framesCaptured * 480)
     }).pipe(Effect.provide(NodeLayer)))
 
-  it.scoped("a stop signal during the final checks skips them; the outputs are complete", () =>
+  it.scopedLive("a stop signal during the final checks skips them; the outputs are complete", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const out = `${dir}/out`
@@ -118,7 +182,7 @@ describe("Demo", () => {
       assert.deepStrictEqual(readChannels(`${out}/left.wav`).channels[0], readChannels(samplePath).channels[0])
     }).pipe(Effect.provide(NodeLayer)))
 
-  it.scoped("runs a mono input as one channel and removes a right.wav left over from an earlier run", () =>
+  it.scopedLive("runs a mono input as one channel and removes a right.wav left over from an earlier run", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const dir = yield* tempDir
@@ -128,11 +192,62 @@ describe("Demo", () => {
       yield* fs.writeFileString(`${out}/right.wav`, "stale")
       const outcome = yield* runDemo(options({ input, out, faults: Option.some("processor-left:crash@n=3") }))
       assert.strictEqual(outcome.exitCode, 0)
-      assert.deepStrictEqual((yield* fs.readDirectory(out)).sort(), ["left.wav", "report.json", "segments.json"])
+      assert.deepStrictEqual(outcome.report.recoveries.episodes.map((e) => [e.component, e.seq]), [[
+        "processor-left",
+        2
+      ]])
+      assert.deepStrictEqual((yield* fs.readDirectory(out)).sort(), [
+        "left.wav",
+        "report.html",
+        "report.json",
+        "report.md",
+        "segments.json"
+      ])
       assert.deepStrictEqual(readChannels(`${out}/left.wav`).channels[0], Int16Array.from(noise(44100, 11)))
     }).pipe(Effect.provide(NodeLayer)))
 
-  it.scoped("refuses bad options before creating anything", () =>
+  it.scopedLive("recovers from many seeded faults at every point without losing or duplicating a frame", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const out = `${dir}/out`
+      const faults = "capture:crash@p=0.01,processor-left:io-error@p=0.02,processor-right:crash@p=0.02," +
+        "writer-left:crash@p=0.02,writer-right:hang@n=7"
+      const outcome = yield* runDemo(options({ out, faults: Option.some(faults), seed: 3 }))
+      const { report } = outcome
+      assert.strictEqual(outcome.exitCode, 0, JSON.stringify(report.checks))
+      assert.isTrue(report.checks.every((check) => check.ok))
+      assert.isAtLeast(report.recoveries.count, 10)
+      assert.strictEqual(report.recoveries.count, report.faults.fired.length)
+      assert.deepStrictEqual(
+        [...new Set(report.recoveries.episodes.map((e) => e.component))].sort(),
+        ["capture", "processor-left", "processor-right", "writer-left", "writer-right"]
+      )
+      const input = readChannels(samplePath)
+      assert.deepStrictEqual(readChannels(`${out}/left.wav`).channels, [input.channels[0]])
+      assert.deepStrictEqual(readChannels(`${out}/right.wav`).channels, [input.channels[1]])
+
+      // The same seed fires the same faults at each point (the order across points depends on the interleaving).
+      const again = yield* runDemo(options({ out: `${dir}/again`, faults: Option.some(faults), seed: 3 }))
+      const byPoint = (fired: Demo.Report["faults"]["fired"]) => fired.map((f) => `${f.point}#${f.hit}`).sort()
+      assert.deepStrictEqual(byPoint(again.report.faults.fired), byPoint(report.faults.fired))
+    }).pipe(Effect.provide(NodeLayer)))
+
+  it("maps the demo's fault kinds onto the FaultInjector's", () => {
+    const rules = FaultSpec.parse(
+      "capture:crash@n=2,writer-left:io-error@p=0.5,processor-left:delay@n=1," +
+        "processor-right:hang@n=3"
+    )
+    assert.isTrue(rules._tag === "Right")
+    if (rules._tag === "Right") {
+      const faults = Demo.injectorFaults(rules.right)
+      assert.deepStrictEqual(faults.capture, { kind: "die", error: "crash", nth: 2 })
+      assert.deepStrictEqual(faults["writer-left"], { kind: "fail", error: "io-error", probability: 0.5 })
+      assert.strictEqual(faults["processor-left"]!.kind, "delay")
+      assert.strictEqual(faults["processor-right"]!.kind, "delay")
+    }
+  })
+
+  it.scopedLive("refuses bad options before creating anything", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const dir = yield* tempDir

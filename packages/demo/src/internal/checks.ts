@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import type * as LockRegistry from "@core-stability/locks/LockRegistry"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -146,6 +147,52 @@ export const framesComplete = (result: RunResult): Check => {
       ? `frames 0..${result.totalFrames - 1} on ${result.writers.map((w) => w.channel).join(" and ")}` +
         `, ${result.writers.reduce((n, w) => n + w.duplicatesSkipped, 0)} re-deliveries skipped`
       : short.map((w) => `${w.channel}: ${w.framesWritten} of ${result.totalFrames} frames`).join(", ")
+  }
+}
+
+/**
+ * Whether every fault that fired was recovered: each crash, I/O error and hang has a recovery episode that verified
+ * (a delay only slows its stage down and needs none).
+ */
+export const faultsRecovered = (result: RunResult): Check => {
+  const needRecovery = result.faultsFired.filter((f) => f.rule !== "delay")
+  const delays = result.faultsFired.length - needRecovery.length
+  const failed = result.recoveries.filter((e) => !e.recovered)
+  const ok = failed.length === 0 && result.recoveries.length === needRecovery.length
+  return {
+    name: "every fault recovered",
+    ok,
+    detail: ok
+      ? `${result.faultsFired.length} fault(s) fired: ${result.recoveries.length} recovered` +
+        (result.recoveries.length > 0
+          ? ` (${result.recoveries.map((e) => `${e.component} ${e.fault}`).join(", ")})`
+          : "") +
+        `, ${delays} delay(s) absorbed`
+      : `${needRecovery.length} fault(s) needed recovery, ${result.recoveries.length} episode(s), ` +
+        `${failed.length} not verified`
+  }
+}
+
+/**
+ * Whether the run left nothing behind: no lock held or awaited (the lock registry's snapshot is empty), every worker
+ * settled, the shutdown through the CleanupCoordinator completed (input closed, writers finalised).
+ */
+export const nothingLeft = (result: RunResult, locks: LockRegistry.LockSnapshot): Check => {
+  const unsettled = Object.entries(
+    Object.fromEntries(result.history.map((h) => [h.component, h.state]))
+  ).filter(([, state]) => state !== "finished" && state !== "stopped")
+  const problems = [
+    ...(locks.locks.length > 0 ? [`${locks.locks.length} lock(s) still held or awaited`] : []),
+    ...unsettled.map(([name, state]) => `${name} is ${state}`),
+    ...(result.cleanup.status !== "Completed" ? [`cleanup ${result.cleanup.status}`] : [])
+  ]
+  return {
+    name: "no lock, resource or fiber left",
+    ok: problems.length === 0,
+    detail: problems.length === 0
+      ? `0 locks busy, ${unsettled.length} of ${result.components.length} workers running, cleanup ` +
+        `${result.cleanup.executionOrder.join(" -> ")} completed`
+      : problems.join("; ")
   }
 }
 

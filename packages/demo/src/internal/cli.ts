@@ -79,8 +79,25 @@ const summary = (plan: Demo.Plan, outcome: Demo.Outcome): ReadonlyArray<string> 
     `outputs in ${outcome.outDir}: ${report.outputs.join(", ")}`
   ]
   if (plan.faultSpec !== undefined) {
-    lines.push(`faults: ${plan.faults.length} rule(s) ${plan.faultSpec}: ${report.faults.note}`)
+    lines.push(
+      `faults: ${plan.faults.length} rule(s) ${plan.faultSpec}: ${report.faults.fired.length} fired, ` +
+        `${report.recoveries.count} recovery episode(s)` +
+        (report.recoveries.mttrMs === null
+          ? ""
+          : `, MTTR mean ${report.recoveries.mttrMs.mean.toFixed(1)} ms, max ${report.recoveries.mttrMs.max} ms`)
+    )
+    for (const episode of report.recoveries.episodes) {
+      lines.push(
+        `  #${episode.id} ${episode.component} ${episode.fault} at frame ${episode.seq ?? "-"}: ` +
+          `${episode.recovered ? "recovered" : "NOT recovered"} in ${episode.mttrMs} ms ` +
+          `(${episode.steps.map((step) => step.name).join(" -> ")})`
+      )
+    }
   }
+  lines.push(
+    `shutdown: CleanupCoordinator ${report.cleanup.status.toLowerCase()} in ${report.cleanup.durationMs} ms ` +
+      `(${report.cleanup.executionOrder.join(", ")})`
+  )
   if (report.checks.length > 0) {
     lines.push("checks:")
     for (const check of report.checks) {

@@ -11,14 +11,19 @@
  *
  * @since 0.1.0
  */
+import * as LockHierarchy from "@core-stability/locks/LockHierarchy"
+import * as LockRegistry from "@core-stability/locks/LockRegistry"
+import * as FaultInjector from "@core-stability/testing/FaultInjector"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as FaultSpec from "../FaultSpec.js"
 import { channelNames, FRAME_SAMPLES } from "../Frame.js"
@@ -28,6 +33,7 @@ import * as WavInput from "../WavInput.js"
 import * as WavWriter from "../WavWriter.js"
 import * as Checks from "./checks.js"
 import * as Pipeline from "./pipeline.js"
+import * as Reports from "./reports.js"
 
 /** The signals that stop a run; the exit code is `128 +` the signal number. */
 export type StopSignalName = "SIGINT" | "SIGTERM"
@@ -66,6 +72,16 @@ export class InvalidOption
   }
 }
 
+/** Everything that makes a started run fail (exit code 1), or, for `InvalidOption`, exit code 2. */
+export type RunError =
+  | WavInput.InputReadError
+  | WavWriter.WavWriteError
+  | FrameSequenceGap
+  | FaultInjector.InjectedFault
+  | Pipeline.StageHung
+  | Pipeline.RecoveryGaveUp
+  | InvalidOption
+
 /** Everything that makes the demo exit with code 2 before it creates any file. */
 export type BadInput = WavInput.WavInputError | FaultSpec.InvalidFaultSpec | InvalidOption
 
@@ -95,8 +111,23 @@ export interface Report {
   readonly faults: {
     readonly spec: string | null
     readonly rules: ReadonlyArray<FaultSpec.FaultRule>
-    readonly injected: false
-    readonly note: string
+    readonly injected: boolean
+    readonly injector: string
+    readonly fired: ReadonlyArray<{ readonly point: string; readonly rule: FaultSpec.FaultKind; readonly hit: number }>
+  }
+  readonly recoveries: {
+    readonly count: number
+    readonly recovered: number
+    readonly mttrMs: { readonly mean: number; readonly max: number } | null
+    readonly episodes: ReadonlyArray<Pipeline.RecoveryEpisode>
+  }
+  readonly components: Pipeline.RunResult["components"]
+  readonly history: Pipeline.RunResult["history"]
+  readonly cleanup: Pipeline.CleanupSummary
+  readonly locks: {
+    readonly order: ReadonlyArray<{ readonly rank: number; readonly level: string }>
+    readonly statistics: ReadonlyArray<Reports.LockStat>
+    readonly heldAtEnd: number
   }
   readonly pipeline: string
   readonly elapsedMs: number
@@ -116,11 +147,39 @@ export interface Outcome {
   readonly exitCode: number
 }
 
-const faultsNote = "parsed and validated only: injecting them needs the testing kit's FaultInjector and the " +
-  "RecoveryCoordinator, which this pipeline does not use yet"
+const pipelineDescription = "a supervised worker per stage (capture, and per channel a processor and a writer) " +
+  "connected by bounded queues; a failed worker gets a RecoveryCoordinator episode (stop capture, flush buffers, " +
+  "reinitialise, verify, then capture resumes) and is restarted; shutdown through the CleanupCoordinator. Not yet: " +
+  "ComponentCoordinator, BufferManager, ResourcePool"
 
-const pipelineDescription = "single process: a capture fiber, and per channel a processor fiber and a writer fiber, " +
-  "connected by bounded queues; no ComponentCoordinator, RecoveryCoordinator, lock hierarchy or resource pool yet"
+/** How long a `delay` fault sleeps. */
+export const delayFaultMs = 25
+
+/** How long a hit of a fault point may take before its stage counts as hung. */
+export const watchdogMs = 250
+
+/** How long a `hang` fault stalls its stage: longer than the watchdog allows. */
+export const hangFaultMs = 2 * watchdogMs
+
+const injectorNote = "the testing kit's FaultInjector, seeded with --seed: crash = die, io-error = fail, " +
+  `delay = a ${delayFaultMs} ms delay, hang = a ${hangFaultMs} ms stall, longer than the ${watchdogMs} ms ` +
+  "watchdog allows (the stage then counts as hung and is recovered)"
+
+/** The demo's fault rules as the testing kit's `FaultInjector` configuration, keyed by point name. */
+export const injectorFaults = (rules: ReadonlyArray<FaultSpec.FaultRule>): FaultInjector.Faults =>
+  Object.fromEntries(rules.map((rule): [string, FaultInjector.FaultConfig] => {
+    const trigger = rule.trigger._tag === "Nth" ? { nth: rule.trigger.n } : { probability: rule.trigger.p }
+    switch (rule.kind) {
+      case "crash":
+        return [rule.point, { kind: "die", error: "crash", ...trigger }]
+      case "io-error":
+        return [rule.point, { kind: "fail", error: "io-error", ...trigger }]
+      case "delay":
+        return [rule.point, { kind: "delay", delay: Duration.millis(delayFaultMs), ...trigger }]
+      case "hang":
+        return [rule.point, { kind: "delay", delay: Duration.millis(hangFaultMs), ...trigger }]
+    }
+  }))
 
 /**
  * Validates the options before anything is created: the fault spec (unless `--no-faults`), the input file, that the
@@ -150,7 +209,14 @@ export const prepare = (options: DemoOptions): Effect.Effect<Plan, BadInput, Fil
   })
 
 /** The names of every file a run may leave in `--out`. */
-export const outputNames = ["left.wav", "right.wav", "segments.json", "report.json"] as const
+export const outputNames = [
+  "left.wav",
+  "right.wav",
+  "segments.json",
+  "report.json",
+  "report.md",
+  "report.html"
+] as const
 
 /**
  * Runs a validated plan: the pipeline into a staging directory, then the checks, `segments.json` and `report.json`,
@@ -162,7 +228,7 @@ export const execute = (
   hooks?: { readonly onProgress?: ((progress: Pipeline.Progress) => Effect.Effect<void>) | undefined }
 ): Effect.Effect<
   Outcome,
-  WavInput.InputReadError | WavWriter.WavWriteError | FrameSequenceGap | InvalidOption,
+  RunError,
   FileSystem.FileSystem | Path.Path | StopSignal
 > =>
   Effect.gen(function*() {
@@ -198,13 +264,22 @@ export const execute = (
         }).pipe(Effect.orDie)
     )
 
+    const locksBefore = yield* Reports.lockMetrics
     const result = yield* Pipeline.run({
       header,
       dir: staging,
       realtime: options.realtime,
       shouldStop: Deferred.isDone(stop),
-      onProgress: hooks?.onProgress
-    })
+      onProgress: hooks?.onProgress,
+      faults: plan.faults,
+      watchdogMs
+    }).pipe(
+      Effect.provide(
+        Layer.orDie(FaultInjector.layer({ seed: options.seed, faults: injectorFaults(plan.faults) }))
+      )
+    )
+    const lockStatistics = Reports.lockDelta(locksBefore, yield* Reports.lockMetrics)
+    const lockSnapshot = yield* LockRegistry.snapshot()
     const runChecks = Effect.gen(function*() {
       const checks: ReadonlyArray<Checks.Check> = [
         ...(yield* Effect.forEach(result.channels, (channel, index) =>
@@ -216,7 +291,9 @@ export const execute = (
           ))),
         yield* Checks.segmentsMatch(header, result.segments, Vad.defaultConfig),
         Checks.framesComplete(result),
-        Checks.queuesBalance(result)
+        Checks.faultsRecovered(result),
+        Checks.queuesBalance(result),
+        Checks.nothingLeft(result, lockSnapshot)
       ]
       return checks
     })
@@ -255,7 +332,30 @@ export const execute = (
         frameSamples: FRAME_SAMPLES
       },
       options: { realtime: options.realtime, seed: options.seed },
-      faults: { spec: plan.faultSpec ?? null, rules: plan.faults, injected: false, note: faultsNote },
+      faults: {
+        spec: plan.faultSpec ?? null,
+        rules: plan.faults,
+        injected: plan.faults.length > 0,
+        injector: injectorNote,
+        fired: result.faultsFired.map((f) => ({ point: f.point, rule: f.rule, hit: f.hit }))
+      },
+      recoveries: {
+        count: result.recoveries.length,
+        recovered: result.recoveries.filter((e) => e.recovered).length,
+        mttrMs: result.recoveries.length === 0 ? null : {
+          mean: result.recoveries.reduce((n, e) => n + e.mttrMs, 0) / result.recoveries.length,
+          max: Math.max(...result.recoveries.map((e) => e.mttrMs))
+        },
+        episodes: result.recoveries
+      },
+      components: result.components,
+      history: result.history,
+      cleanup: result.cleanup,
+      locks: {
+        order: LockHierarchy.Global.levels.map((level) => ({ rank: level.rank, level: level.name })),
+        statistics: lockStatistics,
+        heldAtEnd: lockSnapshot.locks.length
+      },
       pipeline: pipelineDescription,
       elapsedMs: result.elapsedMs,
       realtimeFactor: result.elapsedMs > 0 ? header.durationMs / result.elapsedMs : null,
@@ -267,10 +367,15 @@ export const execute = (
       outputs: produced
     }
     yield* writeJson(fs, path.join(staging, "report.json"), report)
+    yield* writeText(fs, path.join(staging, "report.md"), Reports.markdown(report))
+    yield* writeText(fs, path.join(staging, "report.html"), Reports.html(report))
     return { report, outDir, exitCode }
   }).pipe(Effect.scoped)
 
-const writeJson = (fs: FileSystem.FileSystem, file: string, value: unknown) =>
-  fs.writeFileString(file, JSON.stringify(value, null, 2) + "\n").pipe(
+const writeText = (fs: FileSystem.FileSystem, file: string, text: string) =>
+  fs.writeFileString(file, text).pipe(
     Effect.mapError((error) => new WavWriter.WavWriteError({ path: file, reason: error.message }))
   )
+
+const writeJson = (fs: FileSystem.FileSystem, file: string, value: unknown) =>
+  writeText(fs, file, JSON.stringify(value, null, 2) + "\n")

@@ -1,6 +1,7 @@
 /**
- * The demo's pipeline in its current, single-process form: capture -> per-channel processor -> per-channel writer,
- * each stage an Effect fiber, connected by bounded queues.
+ * The demo's pipeline: capture -> per-channel processor -> per-channel writer, each stage a supervised worker fiber,
+ * connected by bounded queues; faults from the installed `FaultInjector` are recovered by `RecoveryCoordinator`
+ * episodes, and the run ends through the `CleanupCoordinator`.
  *
  * The stages are built from three stage objects that do not know how they are orchestrated (a frame source, a
  * processor step, a writer step), so a supervisor can replace {@link run}'s wiring without touching them:
@@ -11,15 +12,30 @@
  *
  * @since 0.1.0
  */
+import * as CleanupCoordinator from "@core-stability/cleanup/CleanupCoordinator"
+import type * as CleanupReport from "@core-stability/cleanup/CleanupReport"
+import * as MemoryFileSystem from "@core-stability/recovery/MemoryFileSystem"
+import * as RecoveryCoordinator from "@core-stability/recovery/RecoveryCoordinator"
+import * as RecoveryLogger from "@core-stability/recovery/RecoveryLogger"
+import * as FaultInjector from "@core-stability/testing/FaultInjector"
 import type * as FileSystem from "@effect/platform/FileSystem"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
+import type * as FaultSpec from "../FaultSpec.js"
 import { channelFrame, channelNames } from "../Frame.js"
 import type { ChannelFrame, ChannelName, Frame, FrameSequenceGap } from "../Frame.js"
 import * as Vad from "../Vad.js"
@@ -127,7 +143,14 @@ export interface QueueCounters {
 }
 
 /** The lifecycle of a stage fiber in this pipeline. */
-export type StageStatus = "waiting" | "running" | "finished" | "stopped"
+export type StageStatus = "waiting" | "running" | "recovering" | "finished" | "stopped"
+
+/** A change of a component's state, at `atMs` since the run started. */
+export interface StateChange {
+  readonly component: string
+  readonly state: StageStatus
+  readonly atMs: number
+}
 
 /** A snapshot of a running pipeline, for a progress display. */
 export interface Progress {
@@ -136,6 +159,53 @@ export interface Progress {
   readonly written: Readonly<Record<string, number>>
   readonly segments: Readonly<Record<string, number>>
   readonly stages: Readonly<Record<string, StageStatus>>
+  readonly recoveries: number
+}
+
+/**
+ * A stage that did not come back from a fault point within the watchdog's timeout (a `hang` fault): the supervisor
+ * treats it as a failed component and recovers it.
+ */
+export class StageHung extends Data.TaggedError("StageHung")<{ readonly point: string; readonly afterMs: number }> {
+  override get message(): string {
+    return `${this.point} did not respond within ${this.afterMs} ms`
+  }
+}
+
+/** A component that failed more often than the supervisor's restart limit allows. */
+export class RecoveryGaveUp extends Data.TaggedError("RecoveryGaveUp")<{
+  readonly component: string
+  readonly restarts: number
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `${this.component} failed ${this.restarts + 1} times, giving up (last fault: ${this.reason})`
+  }
+}
+
+/** One step of a recovery episode, in the order of the recovery state machine. */
+export interface RecoveryStep {
+  readonly name: "stop-capture" | "flush-buffers" | "reinitialise" | "verify" | "resume-capture"
+  readonly durationMs: number
+  readonly detail: string
+}
+
+/**
+ * One recovery episode: which component failed, how (`crash` a defect, `io-error` a failure, `hang` the watchdog),
+ * at which frame (`seq`, the frame in flight, re-delivered after the recovery), the steps, whether the component
+ * was verified, and the time to recover (`mttrMs`, from detection to the component running again).
+ */
+export interface RecoveryEpisode {
+  readonly id: number
+  readonly component: string
+  readonly fault: "crash" | "io-error" | "hang"
+  readonly point: string
+  readonly hit: number | null
+  readonly seq: number | null
+  readonly detectedAtMs: number
+  readonly steps: ReadonlyArray<RecoveryStep>
+  readonly recovered: boolean
+  readonly mttrMs: number
 }
 
 /** Options of {@link run}. */
@@ -152,6 +222,15 @@ export interface RunOptions {
   /** Called every `progressIntervalMs` (default 100 ms) while the pipeline runs, and once at the end. */
   readonly onProgress?: ((progress: Progress) => Effect.Effect<void>) | undefined
   readonly progressIntervalMs?: number | undefined
+  /**
+   * The fault rules of the run: the points with a `hang` rule are watched (a hit of the point that takes
+   * `watchdogMs` or more counts as a hung component). The faults themselves come from the installed `FaultInjector`.
+   */
+  readonly faults?: ReadonlyArray<FaultSpec.FaultRule> | undefined
+  /** How long a hit of a watched fault point may take before its stage counts as hung (default 250 ms). */
+  readonly watchdogMs?: number | undefined
+  /** How many times one component may be recovered before the run fails (default 1000). */
+  readonly maxRestarts?: number | undefined
 }
 
 /** What a run produced. `status` is `stopped` when `shouldStop` ended capture before the end of the input. */
@@ -163,8 +242,44 @@ export interface RunResult {
   readonly writers: ReadonlyArray<WavWriter.WavWriterSummary>
   readonly segments: Readonly<Record<string, ReadonlyArray<Vad.Segment>>>
   readonly queues: ReadonlyArray<QueueCounters>
+  readonly recoveries: ReadonlyArray<RecoveryEpisode>
+  /** The components, with the components each one takes its frames from. */
+  readonly components: ReadonlyArray<{ readonly name: string; readonly dependsOn: ReadonlyArray<string> }>
+  /** Every change of a component's state, in order. */
+  readonly history: ReadonlyArray<StateChange>
+  /** The CleanupCoordinator's report of the shutdown that ended the run. */
+  readonly cleanup: CleanupSummary
+  /** Every fault the injector fired, with the kind of the rule that fired it. */
+  readonly faultsFired: ReadonlyArray<FaultInjector.FiredFault & { readonly rule: FaultSpec.FaultKind }>
   readonly elapsedMs: number
 }
+
+/** The CleanupCoordinator's report, as plain JSON. */
+export interface CleanupSummary {
+  readonly status: "Completed" | "Failed"
+  readonly durationMs: number
+  readonly executionOrder: ReadonlyArray<string>
+  readonly steps: ReadonlyArray<{
+    readonly name: string
+    readonly phase: string
+    readonly status: string
+    readonly attempts: number
+    readonly durationMs: number
+  }>
+}
+
+const cleanupSummary = (report: CleanupReport.CleanupReport): CleanupSummary => ({
+  status: report.status,
+  durationMs: report.durationMs,
+  executionOrder: report.executionOrder,
+  steps: report.steps.map((step) => ({
+    name: step.name,
+    phase: step.effectivePhase,
+    status: step.status,
+    attempts: step.attempts,
+    durationMs: step.durationMs
+  }))
+})
 
 interface CountedQueue {
   readonly name: string
@@ -194,16 +309,36 @@ const take = (q: CountedQueue) =>
     return item
   })
 
+type Fault = FaultInjector.InjectedFault | StageHung
+
+/** The injected fault or watchdog timeout behind a failed worker, if that is what stopped it. */
+const faultOf = (cause: Cause.Cause<unknown>): Option.Option<Fault> => {
+  if (Cause.isInterruptedOnly(cause)) return Option.none()
+  const error = Cause.squash(cause)
+  return FaultInjector.isInjectedFault(error) || error instanceof StageHung ? Option.some(error) : Option.none()
+}
+
+const faultName = (fault: Fault): RecoveryEpisode["fault"] =>
+  fault._tag === "StageHung" ? "hang" : fault.kind === "die" ? "crash" : "io-error"
+
 /**
  * Runs the pipeline over the input described by `header`, writing `left.wav` (and `right.wav` for a stereo input)
  * into `dir`. Every writer is finalised when the run ends, however it ends, so the files are valid WAV files even
  * after an interruption.
+ *
+ * Each stage is a supervised worker: a fault fired by the installed `FaultInjector` at the stage's point (before
+ * capture reads a frame, before a processor handles one, after a writer wrote one) or a watchdog timeout stops the
+ * worker, and the supervisor runs a recovery episode before it restarts it: stop capture, flush the channel's
+ * buffers (the frames already handed downstream are written), reinitialise the component (capture reopens the input
+ * at the next sequence number; a processor restores its last checkpoint; a writer resumes from its last written
+ * sequence number), verify the sequence numbers line up, resume capture. The frame in flight is re-delivered: a
+ * processor had not consumed it, a writer skips it as a duplicate, so no frame is lost or written twice.
  */
 export const run = (
   options: RunOptions
 ): Effect.Effect<
   RunResult,
-  WavInput.InputReadError | WavWriter.WavWriteError | FrameSequenceGap,
+  WavInput.InputReadError | WavWriter.WavWriteError | FrameSequenceGap | Fault | RecoveryGaveUp,
   FileSystem.FileSystem
 > =>
   Effect.scoped(Effect.gen(function*() {
@@ -211,36 +346,101 @@ export const run = (
     const startedAt = yield* Clock.currentTimeMillis
     const channels = channelNames(header.channels)
     const capacity = options.queueCapacity ?? 64
-    const capture = yield* makeCapture(header, { realtime: options.realtime })
+    const watchdogMs = options.watchdogMs ?? 250
+    const maxRestarts = options.maxRestarts ?? 1000
+    const rules = options.faults ?? []
+    const ruleKind = new Map<string, FaultSpec.FaultKind>(rules.map((rule) => [rule.point, rule.kind]))
+    const clock = yield* Effect.clock
+    // The watchdog of a point with a `hang` rule: a hit that took `watchdogMs` or more means the stage hung. It
+    // reads the clock around the hit (no timer or fiber per frame, which would double the cost of the stage).
+    const faultPoint = (name: string): Effect.Effect<void, Fault> => {
+      const point = FaultInjector.point(name)
+      if (ruleKind.get(name) !== "hang") return point
+      return Effect.suspend(() => {
+        const enteredAt = clock.unsafeCurrentTimeMillis()
+        return Effect.flatMap(point, () =>
+          clock.unsafeCurrentTimeMillis() - enteredAt >= watchdogMs
+            ? Effect.fail(new StageHung({ point: name, afterMs: watchdogMs }))
+            : Effect.void)
+      })
+    }
+
+    const runScope = yield* Effect.scope
+    const openCapture = (fromSeq: number) =>
+      Effect.gen(function*() {
+        const scope = yield* Scope.fork(runScope, ExecutionStrategy.sequential)
+        const opened = yield* makeCapture(header, { realtime: options.realtime, fromSeq }).pipe(
+          Scope.extend(scope)
+        )
+        return { scope, capture: opened }
+      })
+    let current = yield* openCapture(0)
+    const totalFrames = current.capture.totalFrames
+    const capturePoint = faultPoint("capture")
+
     const stages: Record<string, StageStatus> = { capture: "waiting" }
+    const history: Array<StateChange> = [{ component: "capture", state: "waiting", atMs: 0 }]
+    const setStage = (component: string, state: StageStatus) => {
+      stages[component] = state
+      history.push({ component, state, atMs: clock.unsafeCurrentTimeMillis() - startedAt })
+    }
     const lanes = yield* Effect.forEach(channels, (channel) =>
       Effect.gen(function*() {
-        stages[`processor-${channel}`] = "waiting"
-        stages[`writer-${channel}`] = "waiting"
+        setStage(`processor-${channel}`, "waiting")
+        setStage(`writer-${channel}`, "waiting")
+        const processor = yield* makeProcessor(channel, header.sampleRate, options.vadConfig)
         return {
           channel,
-          processor: yield* makeProcessor(channel, header.sampleRate, options.vadConfig),
+          processor,
+          checkpoint: yield* processor.checkpoint,
           writer: yield* WavWriter.make({
             path: `${options.dir}/${channel}.wav`,
             channel,
             sampleRate: header.sampleRate
           }),
+          processorPoint: faultPoint(`processor-${channel}`),
+          writerPoint: faultPoint(`writer-${channel}`),
           toProcessor: yield* makeQueue(`capture-${channel}`, capacity),
           toWriter: yield* makeQueue(`processor-${channel}`, capacity),
+          processorInFlight: undefined as Option.Option<ChannelFrame> | undefined,
+          writerInFlight: undefined as Option.Option<ChannelFrame> | undefined,
           segmentCount: 0
         }
       }))
+    type Lane = typeof lanes[number]
     let captured = 0
     let stopped = false
+    let captureInFlight = false
+    let stopRequested = false
+    const episodes: Array<RecoveryEpisode> = []
 
-    const captureStage = Effect.gen(function*() {
-      stages.capture = "running"
+    // Capture is paused while a recovery episode stops it; `pauses` counts the episodes in progress.
+    const gate = yield* Effect.makeLatch(true)
+    let pauses = 0
+    const pauseCapture = Effect.suspend(() => {
+      pauses++
+      return gate.close
+    })
+    const resumeCapture = Effect.suspend(() => {
+      pauses--
+      return pauses === 0 ? gate.open : Effect.void
+    })
+
+    const captureWorker = Effect.gen(function*() {
       while (true) {
-        if (options.shouldStop !== undefined && (yield* options.shouldStop)) {
+        if (pauses > 0) {
+          yield* gate.await
+        }
+        if (
+          !captureInFlight &&
+          (stopRequested || (options.shouldStop !== undefined && (yield* options.shouldStop)))
+        ) {
           stopped = true
           break
         }
-        const frame = yield* capture.next
+        captureInFlight = true
+        yield* capturePoint
+        const frame = yield* current.capture.next
         if (Option.isNone(frame)) {
           break
         }
@@ -248,41 +448,248 @@ export const run = (
           yield* offer(lanes[i]!.toProcessor, Option.some(channelFrame(frame.value, i)))
         }
         captured++
+        captureInFlight = false
       }
       for (const lane of lanes) {
         yield* offer(lane.toProcessor, Option.none())
       }
-      stages.capture = stopped ? "stopped" : "finished"
     })
 
-    const processorStage = (lane: typeof lanes[number]) =>
+    const processorWorker = (lane: Lane) =>
       Effect.gen(function*() {
-        stages[`processor-${lane.channel}`] = "running"
         while (true) {
-          const item = yield* take(lane.toProcessor)
+          const item = lane.processorInFlight ?? (yield* take(lane.toProcessor))
+          lane.processorInFlight = item
           if (Option.isNone(item)) {
             break
           }
+          yield* lane.processorPoint
           lane.segmentCount += (yield* lane.processor.process(item.value)).length
+          lane.checkpoint = yield* lane.processor.checkpoint
           yield* offer(lane.toWriter, item)
+          lane.processorInFlight = undefined
         }
         lane.segmentCount += (yield* lane.processor.finish).length
         yield* offer(lane.toWriter, Option.none())
-        stages[`processor-${lane.channel}`] = stopped ? "stopped" : "finished"
       })
 
-    const writerStage = (lane: typeof lanes[number]) =>
+    const writerWorker = (lane: Lane) =>
       Effect.gen(function*() {
-        stages[`writer-${lane.channel}`] = "running"
         while (true) {
-          const item = yield* take(lane.toWriter)
+          const item = lane.writerInFlight ?? (yield* take(lane.toWriter))
+          lane.writerInFlight = item
           if (Option.isNone(item)) {
             break
           }
           yield* lane.writer.write(item.value)
+          // After the write: a fault here is a write whose acknowledgement was lost; the re-delivery is a duplicate.
+          yield* lane.writerPoint
+          lane.writerInFlight = undefined
         }
-        stages[`writer-${lane.channel}`] = stopped ? "stopped" : "finished"
       })
+
+    // Waits (briefly, at most `limitMs`) until a queue is empty: the frames already handed downstream are written.
+    const drain = (q: CountedQueue, limitMs: number) =>
+      Effect.gen(function*() {
+        const t0 = yield* Clock.currentTimeMillis
+        while ((yield* Queue.size(q.queue)) > 0 && (yield* Clock.currentTimeMillis) - t0 < limitMs) {
+          yield* Effect.sleep(1)
+        }
+        return Math.max(0, yield* Queue.size(q.queue))
+      })
+
+    const seqOf = (item: Option.Option<ChannelFrame> | undefined) =>
+      item !== undefined && Option.isSome(item) ? item.value.seq : null
+
+    /**
+     * One recovery episode's work for a component, phase by phase (run by the RecoveryCoordinator's steps):
+     * stop capture, flush the buffers, reinitialise, verify (which resumes capture).
+     */
+    interface Episode {
+      seq: number | null
+      ok: boolean
+      paused: boolean
+      readonly details: Partial<Record<RecoveryStep["name"], string>>
+    }
+    const inProgress = new Map<string, Episode>()
+    const episodeOf = (component: string): Episode => {
+      let episode = inProgress.get(component)
+      if (episode === undefined) {
+        episode = { seq: null, ok: false, paused: false, details: {} }
+        inProgress.set(component, episode)
+      }
+      return episode
+    }
+    const laneOf = (component: string) => {
+      const [kind, channel] = component.split("-") as ["processor" | "writer", ChannelName]
+      return { kind, lane: lanes.find((l) => l.channel === channel)! }
+    }
+    const resume = (episode: Episode) =>
+      Effect.suspend(() => {
+        if (!episode.paused) return Effect.void
+        episode.paused = false
+        episode.details["resume-capture"] = "capture resumed"
+        return resumeCapture
+      })
+
+    const stopStep = (component: string) =>
+      Effect.suspend(() => {
+        const episode = episodeOf(component)
+        if (component === "capture") {
+          episode.seq = captured
+          episode.details["stop-capture"] = "capture worker stopped by the fault"
+          return Effect.void
+        }
+        const { kind, lane } = laneOf(component)
+        episode.seq = seqOf(kind === "processor" ? lane.processorInFlight : lane.writerInFlight)
+        episode.paused = true
+        episode.details["stop-capture"] = "capture paused"
+        return pauseCapture
+      })
+
+    const flushStep = (component: string) =>
+      Effect.gen(function*() {
+        const episode = episodeOf(component)
+        if (component === "capture") {
+          const left = yield* Effect.forEach(lanes, (lane) => drain(lane.toProcessor, 1000))
+          episode.details["flush-buffers"] = `capture queues drained into the processors (${left.join(", ")} left)`
+          return
+        }
+        const { kind, lane } = laneOf(component)
+        if (kind === "processor") {
+          const left = yield* drain(lane.toWriter, 1000)
+          episode.details["flush-buffers"] = `processor-${lane.channel} queue drained into the writer (${left} left)`
+        } else {
+          episode.details["flush-buffers"] = `processor-${lane.channel} queue holds ` +
+            `${yield* Queue.size(lane.toWriter.queue)} frames, kept for the restarted writer`
+        }
+      })
+
+    const reinitStep = (component: string) =>
+      Effect.gen(function*() {
+        const episode = episodeOf(component)
+        if (component === "capture") {
+          const seq = captured
+          yield* Scope.close(current.scope, Exit.void)
+          current = yield* openCapture(seq)
+          episode.details.reinitialise = `input reopened at frame ${seq}`
+          return
+        }
+        const { kind, lane } = laneOf(component)
+        if (kind === "processor") {
+          yield* lane.processor.restore(lane.checkpoint)
+          episode.details.reinitialise = `detector restored from its checkpoint at frame ${lane.checkpoint.nextSeq}`
+        } else {
+          episode.details.reinitialise = `writer resumes after frame ${(yield* lane.writer.nextSeq) - 1}`
+        }
+      })
+
+    const verifyStep = (component: string) =>
+      Effect.gen(function*() {
+        const episode = episodeOf(component)
+        const seq = episode.seq
+        if (component === "capture") {
+          episode.ok = current.capture.nextSeq() === seq
+          episode.details.verify = `next frame ${current.capture.nextSeq()}, expected ${seq}`
+        } else {
+          const { kind, lane } = laneOf(component)
+          const written = yield* lane.writer.nextSeq
+          if (kind === "processor") {
+            const restored = yield* lane.processor.checkpoint
+            episode.ok = seq === null || (restored.nextSeq === seq && written <= seq)
+            episode.details.verify = `detector expects frame ${restored.nextSeq}, writer at ${written}, ` +
+              `re-delivering ${seq}`
+          } else {
+            episode.ok = seq === null || seq < written
+            episode.details.verify = `frame ${seq} already on disk (writer at ${written}), its re-delivery is skipped`
+          }
+        }
+        yield* resume(episode)
+        if (!episode.ok) {
+          return yield* Effect.fail(
+            new RecoveryGaveUp({ component, restarts: 0, reason: episode.details.verify ?? "" })
+          )
+        }
+      })
+
+    const recovery = yield* RecoveryCoordinator.make<WavInput.InputReadError | RecoveryGaveUp, FileSystem.FileSystem>({
+      logger: yield* RecoveryLogger.make().pipe(Effect.provide(MemoryFileSystem.layer(MemoryFileSystem.unsafeMake()))),
+      steps: [
+        {
+          name: "stop-capture",
+          phase: "StoppingCapture",
+          run: (ctx) => stopStep(ctx.component),
+          rollback: (ctx) => resume(episodeOf(ctx.component))
+        },
+        { name: "flush-buffers", phase: "FlushingBuffers", run: (ctx) => flushStep(ctx.component) },
+        { name: "reinitialise", phase: "Reinitializing", run: (ctx) => reinitStep(ctx.component) },
+        { name: "verify", phase: "Verifying", run: (ctx) => verifyStep(ctx.component) }
+      ]
+    }).pipe(Effect.orDie)
+
+    /** Runs a recovery episode for a component through the RecoveryCoordinator and returns what it did. */
+    const recover = (component: string, trigger: string, occurredAt: number) =>
+      Effect.gen(function*() {
+        const attempt = yield* recovery.recover(component, { trigger, occurredAt })
+        const episode = episodeOf(component)
+        inProgress.delete(component)
+        const steps: Array<RecoveryStep> = attempt.steps.map((step) => ({
+          name: step.step as RecoveryStep["name"],
+          durationMs: step.durationMs,
+          detail: episode.details[step.step as RecoveryStep["name"]] ?? step.status
+        }))
+        if (episode.details["resume-capture"] !== undefined) {
+          steps.push({ name: "resume-capture", durationMs: 0, detail: episode.details["resume-capture"] })
+        }
+        return { attempt, steps, ok: attempt.outcome === "Succeeded" && episode.ok, seq: episode.seq }
+      })
+
+    const done: Record<string, Deferred.Deferred<void>> = {}
+    for (const name of Object.keys(stages)) {
+      done[name] = yield* Deferred.make<void>()
+    }
+    const supervise = <E>(component: string, worker: Effect.Effect<void, E>) =>
+      Effect.gen(function*() {
+        let restarts = 0
+        while (true) {
+          setStage(component, "running")
+          const exit = yield* Effect.exit(worker)
+          if (Exit.isSuccess(exit)) {
+            setStage(component, stopped ? "stopped" : "finished")
+            return
+          }
+          const fault = faultOf(exit.cause)
+          if (Option.isNone(fault)) {
+            return yield* Effect.failCause(exit.cause)
+          }
+          if (restarts >= maxRestarts) {
+            return yield* new RecoveryGaveUp({ component, restarts, reason: fault.value.message })
+          }
+          restarts++
+          setStage(component, "recovering")
+          const detectedAt = yield* Clock.currentTimeMillis
+          const recovered = yield* recover(component, faultName(fault.value), detectedAt)
+          if (!recovered.ok) {
+            return yield* new RecoveryGaveUp({
+              component,
+              restarts,
+              reason: `recovery episode failed: ${recovered.attempt.error?.message ?? "not verified"}`
+            })
+          }
+          episodes.push({
+            id: episodes.length + 1,
+            component,
+            fault: faultName(fault.value),
+            point: fault.value._tag === "StageHung" ? fault.value.point : fault.value.point,
+            hit: fault.value._tag === "StageHung" ? null : fault.value.hit,
+            seq: recovered.seq,
+            detectedAtMs: detectedAt - startedAt,
+            steps: recovered.steps,
+            recovered: recovered.ok,
+            mttrMs: recovered.attempt.metrics.timeToRecoverMs ?? recovered.attempt.metrics.durationMs
+          })
+        }
+      }).pipe(Effect.ensuring(Deferred.done(done[component]!, Exit.void)))
 
     const progress = Effect.gen(function*() {
       const written: Record<string, number> = {}
@@ -291,7 +698,14 @@ export const run = (
         written[lane.channel] = yield* lane.writer.nextSeq
         segments[lane.channel] = lane.segmentCount
       }
-      return { totalFrames: capture.totalFrames, captured, written, segments, stages: { ...stages } } satisfies Progress
+      return {
+        totalFrames,
+        captured,
+        written,
+        segments,
+        stages: { ...stages },
+        recoveries: episodes.length
+      } satisfies Progress
     })
     const report = options.onProgress
     if (report !== undefined) {
@@ -302,10 +716,63 @@ export const run = (
       )
     }
 
-    yield* Effect.all(
-      [captureStage, ...lanes.map(processorStage), ...lanes.map(writerStage)],
+    // The workers run in their own fiber; the run ends through the CleanupCoordinator, whether the input ran out or
+    // a stop was requested: stop capture, drain the queues, finalise the writers, release the input.
+    const workers = yield* Effect.fork(Effect.all(
+      [
+        supervise("capture", captureWorker),
+        ...lanes.map((lane) => supervise(`processor-${lane.channel}`, processorWorker(lane))),
+        ...lanes.map((lane) => supervise(`writer-${lane.channel}`, writerWorker(lane)))
+      ],
       { concurrency: "unbounded", discard: true }
-    )
+    ))
+    // Capture polls `shouldStop` before each frame; the shutdown starts as soon as it stops, or when the input ends.
+    yield* Effect.raceFirst(Effect.asVoid(Fiber.await(workers)), Deferred.await(done.capture!))
+    const settled = (names: ReadonlyArray<string>) =>
+      Effect.forEach(names, (name) => Deferred.await(done[name]!), { discard: true })
+    const isSettled = (names: ReadonlyArray<string>) =>
+      Effect.sync(() => names.every((name) => stages[name] === "finished" || stages[name] === "stopped"))
+    const processorNames = lanes.map((lane) => `processor-${lane.channel}`)
+    const writerNames = lanes.map((lane) => `writer-${lane.channel}`)
+    const stepOptions = { timeout: "10 minutes", retries: 1 } as const
+    const cleanupReport = yield* CleanupCoordinator.run([
+      {
+        name: "stop-capture",
+        phase: "StoppingCapture",
+        run: Effect.zipRight(
+          Effect.sync(() => {
+            stopRequested = true
+          }),
+          settled(["capture"])
+        ),
+        verify: isSettled(["capture"]),
+        ...stepOptions
+      },
+      {
+        name: "drain-buffers",
+        phase: "FlushingStorage",
+        dependsOn: ["stop-capture"],
+        run: settled(processorNames),
+        verify: isSettled(processorNames),
+        ...stepOptions
+      },
+      {
+        name: "finalise-writers",
+        phase: "FlushingStorage",
+        dependsOn: ["drain-buffers"],
+        run: Effect.zipRight(settled(writerNames), Effect.forEach(lanes, (lane) => lane.writer.finalize)),
+        verify: isSettled(writerNames),
+        ...stepOptions
+      },
+      {
+        name: "release-resources",
+        phase: "ReleasingResources",
+        dependsOn: ["finalise-writers"],
+        run: Scope.close(current.scope, Exit.void),
+        ...stepOptions
+      }
+    ]).pipe(Effect.orDie)
+    yield* Fiber.join(workers)
     const writers = yield* Effect.forEach(lanes, (lane) => lane.writer.finalize)
     if (report !== undefined) {
       yield* Effect.flatMap(progress, report)
@@ -321,14 +788,26 @@ export const run = (
       taken: q.taken,
       dropped: 0
     }))
+    const fired = yield* FaultInjector.fired
     return {
       status: stopped ? "stopped" : "completed",
       channels,
-      totalFrames: capture.totalFrames,
+      totalFrames,
       framesCaptured: captured,
       writers,
       segments,
       queues,
+      recoveries: episodes,
+      components: [
+        { name: "capture", dependsOn: [] },
+        ...channels.map((channel) => ({ name: `processor-${channel}`, dependsOn: ["capture"] })),
+        ...channels.map((channel) => ({ name: `writer-${channel}`, dependsOn: [`processor-${channel}`] }))
+      ],
+      history,
+      cleanup: cleanupSummary(cleanupReport),
+      faultsFired: fired.map((f) => ({ ...f, rule: ruleKind.get(f.point) ?? "crash" })),
       elapsedMs: (yield* Clock.currentTimeMillis) - startedAt
     } satisfies RunResult
-  }))
+    // The recovery logger logs every attempt at Info; the run's report and summary say the same, so only warnings
+    // and errors reach the console (they would also break the progress bar's line).
+  })).pipe(Logger.withMinimumLogLevel(LogLevel.Warning))

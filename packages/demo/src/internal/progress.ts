@@ -12,6 +12,7 @@ import type { Progress } from "./pipeline.js"
 const short: Readonly<Record<string, string>> = {
   waiting: "wait",
   running: "run",
+  recovering: "RECOVER",
   finished: "done",
   stopped: "stop"
 }
@@ -23,7 +24,7 @@ const describeStages = (progress: Progress): string => {
     `${channel}: proc ${status(`processor-${channel}`)}, write ${status(`writer-${channel}`)}, ` +
     `${progress.segments[channel]} seg`
   )
-  return [`capture ${status("capture")}`, ...channels].join(" | ")
+  return [`capture ${status("capture")}`, ...channels, `recoveries ${progress.recoveries}`].join(" | ")
 }
 
 /**

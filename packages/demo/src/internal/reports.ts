@@ -1,0 +1,276 @@
+/**
+ * The human-readable reports of a run, generated from its `report.json` data: `report.md` (Mermaid diagrams of the
+ * state machines and the component graph, the global lock order, the recovery episodes) and `report.html` (one
+ * self-contained page: inline CSS and inline SVG, no scripts; a timeline of component states and recoveries and a
+ * lock wait-time chart).
+ *
+ * @since 0.1.0
+ */
+import * as LockHierarchy from "@core-stability/locks/LockHierarchy"
+import * as Definition from "@core-stability/state-machine/Definition"
+import * as Presets from "@core-stability/state-machine/Presets"
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import * as MetricState from "effect/MetricState"
+import type { RecoveryEpisode, StageStatus, StateChange } from "./pipeline.js"
+
+/** One lock metric of the run: its name, tags (lock class, mode), and count / sum / max for histograms. */
+export interface LockStat {
+  readonly metric: string
+  readonly tags: Readonly<Record<string, string>>
+  readonly count: number
+  readonly sumMs?: number | undefined
+}
+
+const key = (name: string, tags: Readonly<Record<string, string>>) =>
+  `${name}|${Object.entries(tags).map(([k, v]) => `${k}=${v}`).sort().join(",")}`
+
+/** The process's lock metrics (`lock_*`), keyed by name and tags. */
+export const lockMetrics: Effect.Effect<ReadonlyMap<string, LockStat>> = Effect.map(Metric.snapshot, (pairs) => {
+  const out = new Map<string, LockStat>()
+  for (const pair of pairs) {
+    const name = pair.metricKey.name
+    if (!name.startsWith("lock_")) continue
+    const tags: Record<string, string> = {}
+    for (const tag of pair.metricKey.tags) tags[tag.key] = tag.value
+    const state = pair.metricState
+    if (MetricState.isCounterState(state)) {
+      out.set(key(name, tags), { metric: name, tags, count: Number(state.count) })
+    } else if (MetricState.isHistogramState(state)) {
+      out.set(key(name, tags), { metric: name, tags, count: state.count, sumMs: state.sum })
+    }
+  }
+  return out
+})
+
+/** What the run added to the lock metrics between two snapshots (the metrics are process-wide). */
+export const lockDelta = (
+  before: ReadonlyMap<string, LockStat>,
+  after: ReadonlyMap<string, LockStat>
+): ReadonlyArray<LockStat> => {
+  const stats: Array<LockStat> = []
+  for (const [k, stat] of after) {
+    const prev = before.get(k)
+    const count = stat.count - (prev?.count ?? 0)
+    if (count <= 0) continue
+    stats.push(
+      stat.sumMs === undefined
+        ? { ...stat, count }
+        : { ...stat, count, sumMs: stat.sumMs - (prev?.sumMs ?? 0) }
+    )
+  }
+  return stats.sort((a, b) => key(a.metric, a.tags).localeCompare(key(b.metric, b.tags)))
+}
+
+/** What the renderers need: a subset of the report. */
+export interface ReportData {
+  readonly status: string
+  readonly input: { readonly path: string; readonly sampleRate: number; readonly channels: number }
+  readonly elapsedMs: number
+  readonly components: ReadonlyArray<{ readonly name: string; readonly dependsOn: ReadonlyArray<string> }>
+  readonly history: ReadonlyArray<StateChange>
+  readonly recoveries: { readonly episodes: ReadonlyArray<RecoveryEpisode> }
+  readonly locks: { readonly statistics: ReadonlyArray<LockStat> }
+  readonly checks: ReadonlyArray<{ readonly name: string; readonly ok: boolean; readonly detail: string }>
+  readonly cleanup: { readonly status: string; readonly executionOrder: ReadonlyArray<string> }
+}
+
+const fence = (body: string) => "```mermaid\n" + body.trim() + "\n```"
+
+const componentGraph = (data: ReportData): string =>
+  [
+    "flowchart LR",
+    ...data.components.flatMap((c) =>
+      c.dependsOn.map((d) => `  ${d.replace(/-/g, "_")}["${d}"] --> ${c.name.replace(/-/g, "_")}["${c.name}"]`)
+    )
+  ].join("\n")
+
+/** `report.md`: Markdown with Mermaid diagrams. */
+export const markdown = (data: ReportData): string => {
+  const lines: Array<string> = []
+  lines.push(`# Demo run: ${data.status}`, "")
+  lines.push(
+    `Input \`${data.input.path}\`, ${data.input.channels} channel(s) at ${data.input.sampleRate} Hz; ` +
+      `pipeline ${data.elapsedMs} ms.`,
+    ""
+  )
+  lines.push("## Checks", "", "| check | result | detail |", "| --- | --- | --- |")
+  for (const c of data.checks) lines.push(`| ${c.name} | ${c.ok ? "PASS" : "FAIL"} | ${c.detail} |`)
+  if (data.checks.length === 0) lines.push("| (skipped: the run was interrupted) | | |")
+  lines.push("", "## Components", "", "Data flows along the arrows (each arrow is a bounded queue).", "")
+  lines.push(fence(componentGraph(data)), "")
+  lines.push("## Recovery episodes", "")
+  if (data.recoveries.episodes.length === 0) {
+    lines.push("None.", "")
+  } else {
+    lines.push(
+      "| # | component | fault | frame | at (ms) | MTTR (ms) | steps | verified |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- |"
+    )
+    for (const e of data.recoveries.episodes) {
+      lines.push(
+        `| ${e.id} | ${e.component} | ${e.fault} | ${e.seq ?? "-"} | ${e.detectedAtMs} | ${e.mttrMs} | ` +
+          `${e.steps.map((s) => s.name).join(" → ")} | ${e.recovered ? "yes" : "NO"} |`
+      )
+    }
+    lines.push("")
+  }
+  lines.push("## State machines", "")
+  lines.push(
+    "The recovery episodes follow the main path of the `Recovery` preset (stop capture, flush buffers, " +
+      "reinitialise, verify); the shutdown drives the `CleanupPhase` preset through the CleanupCoordinator " +
+      `(${data.cleanup.executionOrder.join(", ")}: ${data.cleanup.status}); the \`Component\` preset is ` +
+      "the lifecycle the ComponentCoordinator will drive once the stages run on it (today they are supervised " +
+      "workers with the states waiting, running, recovering, finished, stopped).",
+    ""
+  )
+  for (
+    const [title, def] of [
+      ["Recovery", Presets.Recovery],
+      ["CleanupPhase", Presets.CleanupPhase],
+      ["Component", Presets.Component]
+    ] as const
+  ) {
+    lines.push(`### ${title}`, "", fence(Definition.toMermaid(def as Definition.Definition.Any)), "")
+  }
+  lines.push("## Lock order", "", "`LockHierarchy.Global`: a fiber takes levels of increasing rank.", "")
+  lines.push("| rank | level |", "| --- | --- |")
+  for (const level of LockHierarchy.Global.levels) lines.push(`| ${level.rank} | ${level.name} |`)
+  lines.push("", "## Lock statistics (this run)", "")
+  if (data.locks.statistics.length === 0) {
+    lines.push("No lock was taken.")
+  } else {
+    lines.push("| metric | tags | count | sum (ms) |", "| --- | --- | --- | --- |")
+    for (const s of data.locks.statistics) {
+      lines.push(
+        `| ${s.metric} | ${Object.entries(s.tags).map(([k, v]) => `${k}=${v}`).join(", ")} | ${s.count} | ` +
+          `${s.sumMs === undefined ? "" : s.sumMs.toFixed(2)} |`
+      )
+    }
+  }
+  return lines.join("\n") + "\n"
+}
+
+const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
+
+const stateColor: Readonly<Record<StageStatus, string>> = {
+  waiting: "#d0d4da",
+  running: "#4caf50",
+  recovering: "#e53935",
+  finished: "#1e88e5",
+  stopped: "#fb8c00"
+}
+
+/** An SVG timeline: one row per component, its states as coloured bars, recoveries as red markers. */
+const timeline = (data: ReportData): string => {
+  const names = data.components.map((c) => c.name)
+  const width = 900
+  const left = 130
+  const row = 28
+  const end = Math.max(1, data.elapsedMs, ...data.history.map((h) => h.atMs))
+  const x = (ms: number) => left + (ms / end) * (width - left - 10)
+  const parts: Array<string> = []
+  names.forEach((name, i) => {
+    const y = 10 + i * row
+    parts.push(`<text x="4" y="${y + 15}">${esc(name)}</text>`)
+    const changes = data.history.filter((h) => h.component === name)
+    changes.forEach((h, j) => {
+      const until = changes[j + 1]?.atMs ?? end
+      const w = Math.max(1, x(until) - x(h.atMs))
+      parts.push(
+        `<rect x="${x(h.atMs).toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="20" ` +
+          `fill="${stateColor[h.state]}"><title>${esc(`${name}: ${h.state} from ${h.atMs} ms`)}</title></rect>`
+      )
+    })
+  })
+  for (const e of data.recoveries.episodes) {
+    const i = names.indexOf(e.component)
+    const y = 10 + Math.max(0, i) * row
+    parts.push(
+      `<path d="M${x(e.detectedAtMs).toFixed(1)} ${y - 4} l5 -6 h-10 z" fill="#b71c1c">` +
+        `<title>${
+          esc(`#${e.id} ${e.component} ${e.fault} at frame ${e.seq ?? "-"}, MTTR ${e.mttrMs} ms`)
+        }</title></path>`
+    )
+  }
+  const h = 20 + names.length * row + 20
+  parts.push(`<text x="${left}" y="${h - 4}">0 ms</text><text x="${width - 60}" y="${h - 4}">${end} ms</text>`)
+  const legend = Object.entries(stateColor).map(([s, c]) =>
+    `<span class="key"><i style="background:${c}"></i>${s}</span>`
+  ).join(" ")
+  return `<svg viewBox="0 0 ${width} ${h}" width="${width}" height="${h}" role="img">${parts.join("")}</svg>` +
+    `<p>${legend} <span class="key"><i style="background:#b71c1c"></i>recovery</span></p>`
+}
+
+/** An SVG bar chart per lock class: total wait time (purple) and total hold time (grey), with acquisitions. */
+const lockChart = (data: ReportData): string => {
+  const acquisitions = data.locks.statistics.filter((s) => s.metric === "lock_acquisitions")
+  if (acquisitions.length === 0) return "<p>No lock was taken.</p>"
+  const classOf = (s: LockStat) => `${s.tags.lock ?? Object.values(s.tags).join(" ")} (${s.tags.mode ?? "-"})`
+  const byClass = (metric: string) =>
+    new Map(data.locks.statistics.filter((s) => s.metric === metric).map((s) => [classOf(s), s] as const))
+  const waits = byClass("lock_wait_ms")
+  const holds = byClass("lock_hold_ms")
+  const rows = acquisitions.map((a) => ({
+    name: classOf(a),
+    acquisitions: a.count,
+    waitMs: waits.get(classOf(a))?.sumMs ?? 0,
+    contended: waits.get(classOf(a))?.count ?? 0,
+    holdMs: holds.get(classOf(a))?.sumMs ?? 0
+  }))
+  const scale = Math.max(1, ...rows.map((r) => Math.max(r.waitMs, r.holdMs)))
+  const width = 900
+  const left = 300
+  const span = width - left - 260
+  const parts = rows.map((r, i) => {
+    const y = 6 + i * 30
+    const w = Math.max(1, (r.waitMs / scale) * span)
+    const hw = Math.max(1, (r.holdMs / scale) * span)
+    return `<text x="4" y="${y + 16}">${esc(r.name)}</text>` +
+      `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="11" fill="#7e57c2"></rect>` +
+      `<rect x="${left}" y="${y + 12}" width="${hw.toFixed(1)}" height="11" fill="#9e9e9e"></rect>` +
+      `<text x="${left + Math.max(w, hw) + 6}" y="${y + 16}">waited ${r.waitMs.toFixed(2)} ms ` +
+      `(${r.contended}/${r.acquisitions} contended), held ${r.holdMs.toFixed(2)} ms</text>`
+  })
+  const h = 12 + rows.length * 30
+  return `<svg viewBox="0 0 ${width} ${h}" width="${width}" height="${h}" role="img">${parts.join("")}</svg>` +
+    `<p><span class="key"><i style="background:#7e57c2"></i>wait time</span>` +
+    `<span class="key"><i style="background:#9e9e9e"></i>hold time</span></p>`
+}
+
+/** `report.html`: one self-contained page (inline CSS and SVG, no scripts). */
+export const html = (data: ReportData): string => {
+  const checks = data.checks.map((c) =>
+    `<tr class="${c.ok ? "ok" : "bad"}"><td>${c.ok ? "PASS" : "FAIL"}</td><td>${esc(c.name)}</td>` +
+    `<td>${esc(c.detail)}</td></tr>`
+  ).join("")
+  const episodes = data.recoveries.episodes.map((e) =>
+    `<tr><td>${e.id}</td><td>${esc(e.component)}</td><td>${e.fault}</td><td>${e.seq ?? "-"}</td>` +
+    `<td>${e.detectedAtMs}</td><td>${e.mttrMs}</td><td>${e.steps.map((s) => esc(s.name)).join(" &rarr; ")}</td>` +
+    `<td>${e.recovered ? "yes" : "NO"}</td></tr>`
+  ).join("")
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Demo run: ${esc(data.status)}</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}
+table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
+tr.ok td:first-child{color:#2e7d32;font-weight:bold}tr.bad td:first-child{color:#c62828;font-weight:bold}
+svg text{font:12px system-ui,sans-serif}.key{margin-right:12px}.key i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}
+</style></head><body>
+<h1>Demo run: ${esc(data.status)}</h1>
+<p>Input <code>${esc(data.input.path)}</code>, ${data.input.channels} channel(s) at ${data.input.sampleRate} Hz;
+pipeline ${data.elapsedMs} ms; shutdown through the CleanupCoordinator: ${esc(data.cleanup.status)}
+(${data.cleanup.executionOrder.map(esc).join(", ")}).</p>
+<h2>Checks</h2><table><tr><th></th><th>check</th><th>detail</th></tr>${
+    checks || "<tr><td colspan=3>skipped: the run was interrupted</td></tr>"
+  }</table>
+<h2>Timeline of component states and recoveries</h2>${timeline(data)}
+<h2>Recovery episodes</h2>${
+    episodes === ""
+      ? "<p>None.</p>"
+      : `<table><tr><th>#</th><th>component</th><th>fault</th><th>frame</th><th>at (ms)</th><th>MTTR (ms)</th><th>steps</th><th>verified</th></tr>${episodes}</table>`
+  }
+<h2>Lock wait time</h2>${lockChart(data)}
+</body></html>
+`
+}
