@@ -42,7 +42,10 @@ describe("Demo", () => {
       const outcome = yield* runDemo(options({ out }))
       assert.strictEqual(outcome.exitCode, 0)
       assert.strictEqual(outcome.outDir, out)
-      assert.deepStrictEqual(outcome.report.checks.map((check) => check.ok), [true, true, true, true, true, true, true])
+      assert.deepStrictEqual(
+        outcome.report.checks.map((check) => check.ok),
+        [true, true, true, true, true, true, true, true]
+      )
       assert.deepStrictEqual((yield* fs.readDirectory(out)).sort(), [
         "left.wav",
         "report.html",
@@ -103,6 +106,19 @@ describe("Demo", () => {
         report.writers.map((w: { duplicatesSkipped: number }) => w.duplicatesSkipped),
         [0, 1]
       )
+      // Each episode's verify step also ran the SystemVerifier.
+      assert.isTrue(
+        report.recoveries.episodes.every((e: Demo.Report["recoveries"]["episodes"][number]) =>
+          (e.steps.find((step) => step.name === "verify")?.detail ?? "").includes("system verification passed")
+        )
+      )
+      // The SystemVerifier's end-of-run report, in report.json and as one of the checks.
+      assert.strictEqual(report.verification.verdict, "passed")
+      assert.deepStrictEqual(
+        report.verification.checks.map((c: { name: string; status: string }) => [c.name, c.status]),
+        [["locks", "passed"], ["histories", "passed"], ["frames", "passed"]]
+      )
+      assert.strictEqual(outcome.report.checks.at(-1)?.name, "system verification passed (SystemVerifier)")
       assert.strictEqual(report.cleanup.status, "Completed")
       assert.strictEqual(report.locks.heldAtEnd, 0)
       assert.isTrue(report.locks.statistics.some((s: { metric: string }) => s.metric === "lock_acquisitions"))

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import type * as LockRegistry from "@core-stability/locks/LockRegistry"
+import * as VerificationReport from "@core-stability/monitoring/VerificationReport"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -205,5 +206,18 @@ export const queuesBalance = (result: RunResult): Check => {
     detail: unbalanced.length === 0
       ? `${result.queues.length} queues, ${result.queues.reduce((n, q) => n + q.put, 0)} frames through them`
       : unbalanced.map((q) => `${q.name}: put ${q.put}, taken ${q.taken}, dropped ${q.dropped}`).join("; ")
+  }
+}
+
+/** Whether the `SystemVerifier`'s end-of-run report passed (lock liveness, recovery histories, frame counts). */
+export const systemVerified = (report: VerificationReport.VerificationReport): Check => {
+  const problems = VerificationReport.problems(report)
+  return {
+    name: "system verification passed (SystemVerifier)",
+    ok: report.verdict === "passed",
+    detail: report.verdict === "passed"
+      ? `${report.checks.length} checks passed: ${report.checks.map((check) => check.name).join(", ")}`
+      : `${report.verdict}: ` +
+        problems.map((check) => `${check.name} ${check.status}: ${check.details.join("; ")}`).join("; ")
   }
 }

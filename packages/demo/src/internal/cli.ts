@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as VerificationReport from "@core-stability/monitoring/VerificationReport"
 import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
 import * as HelpDoc from "@effect/cli/HelpDoc"
@@ -110,6 +111,7 @@ const summary = (plan: Demo.Plan, outcome: Demo.Outcome): ReadonlyArray<string> 
   } else {
     lines.push("checks: skipped, the run was interrupted")
   }
+  lines.push(...VerificationReport.render(report.verification).split("\n"))
   return lines
 }
 
@@ -153,6 +155,10 @@ const execute = (parsed: Parsed, exitCode: Ref.Ref<number>) =>
     } else {
       for (const check of outcome.right.report.checks.filter((c) => !c.ok)) {
         yield* Console.error(`FAIL  ${check.name}: ${check.detail}`)
+      }
+      const verification = outcome.right.report.verification
+      if (verification.verdict !== "passed") {
+        yield* Console.error(VerificationReport.render(verification))
       }
     }
     yield* Ref.set(exitCode, outcome.right.exitCode)

@@ -13,6 +13,7 @@
  */
 import * as LockHierarchy from "@core-stability/locks/LockHierarchy"
 import * as LockRegistry from "@core-stability/locks/LockRegistry"
+import type * as VerificationReport from "@core-stability/monitoring/VerificationReport"
 import * as FaultInjector from "@core-stability/testing/FaultInjector"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
@@ -137,6 +138,8 @@ export interface Report {
   readonly segments: Readonly<Record<string, number>>
   readonly queues: ReadonlyArray<Pipeline.QueueCounters>
   readonly checks: ReadonlyArray<Checks.Check>
+  /** The `SystemVerifier`'s report at the end of the run (also one of the checks). */
+  readonly verification: VerificationReport.VerificationReport
   readonly outputs: ReadonlyArray<string>
 }
 
@@ -293,7 +296,8 @@ export const execute = (
         Checks.framesComplete(result),
         Checks.faultsRecovered(result),
         Checks.queuesBalance(result),
-        Checks.nothingLeft(result, lockSnapshot)
+        Checks.nothingLeft(result, lockSnapshot),
+        Checks.systemVerified(result.verification)
       ]
       return checks
     })
@@ -364,6 +368,7 @@ export const execute = (
       segments: Object.fromEntries(Object.entries(result.segments).map(([channel, list]) => [channel, list.length])),
       queues: result.queues,
       checks,
+      verification: result.verification,
       outputs: produced
     }
     yield* writeJson(fs, path.join(staging, "report.json"), report)

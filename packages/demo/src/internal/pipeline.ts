@@ -14,6 +14,8 @@
  */
 import * as CleanupCoordinator from "@core-stability/cleanup/CleanupCoordinator"
 import type * as CleanupReport from "@core-stability/cleanup/CleanupReport"
+import * as SystemVerifier from "@core-stability/monitoring/SystemVerifier"
+import * as VerificationReport from "@core-stability/monitoring/VerificationReport"
 import * as MemoryFileSystem from "@core-stability/recovery/MemoryFileSystem"
 import * as RecoveryCoordinator from "@core-stability/recovery/RecoveryCoordinator"
 import * as RecoveryLogger from "@core-stability/recovery/RecoveryLogger"
@@ -251,6 +253,12 @@ export interface RunResult {
   readonly cleanup: CleanupSummary
   /** Every fault the injector fired, with the kind of the rule that fired it. */
   readonly faultsFired: ReadonlyArray<FaultInjector.FiredFault & { readonly rule: FaultSpec.FaultKind }>
+  /**
+   * The `SystemVerifier`'s report at the end of the run, after the shutdown: the lock registry (no holder or waiter
+   * that is not a live fiber), the history of every component's `Recovery` machine, and the demo's own `frames`
+   * check (no writer ahead of capture).
+   */
+  readonly verification: VerificationReport.VerificationReport
   readonly elapsedMs: number
 }
 
@@ -604,6 +612,17 @@ export const run = (
             episode.details.verify = `frame ${seq} already on disk (writer at ${written}), its re-delivery is skipped`
           }
         }
+        // The system-wide checks too (lock liveness, the recovery machines' histories, the frame counts), before
+        // capture resumes.
+        const verification = yield* verifier.verify()
+        if (verification.verdict !== "passed") {
+          episode.ok = false
+          episode.details.verify = `${episode.details.verify ?? ""}; system verification ${verification.verdict}: ` +
+            VerificationReport.problems(verification).flatMap((check) => check.details).join("; ")
+        } else {
+          episode.details.verify = `${episode.details.verify ?? ""}; system verification passed ` +
+            `(${verification.checks.length} checks)`
+        }
         yield* resume(episode)
         if (!episode.ok) {
           return yield* Effect.fail(
@@ -626,6 +645,33 @@ export const run = (
         { name: "verify", phase: "Verifying", run: (ctx) => verifyStep(ctx.component) }
       ]
     }).pipe(Effect.orDie)
+
+    // The system verifier: the lock registry in effect (the process-wide one), every component's `Recovery` machine,
+    // and the demo's own invariant that no writer is ahead of capture (it holds during an episode too).
+    const machines = yield* Effect.forEach(Object.keys(stages), (component) => recovery.machine(component))
+    const framesCheck: SystemVerifier.Check<Readonly<Record<string, number>>> = {
+      name: "frames",
+      run: Effect.gen(function*() {
+        const written: Record<string, number> = {}
+        for (const lane of lanes) {
+          written[lane.channel] = yield* lane.writer.nextSeq
+        }
+        // A frame being offered to the lanes may already be written on one channel before `captured` counts it.
+        const limit = captured + (captureInFlight ? 1 : 0)
+        const ahead = Object.entries(written).filter(([, n]) => n > limit)
+        return {
+          passed: ahead.length === 0,
+          details: ahead.length === 0
+            ? [
+              `${captured} frames captured; written: ${Object.entries(written).map(([c, n]) => `${c} ${n}`).join(", ")}`
+            ]
+            : ahead.map(([channel, n]) => `writer-${channel} wrote ${n} frames, capture read only ${limit}`),
+          data: written
+        }
+      })
+    }
+    const verifier: SystemVerifier.SystemVerifier = yield* SystemVerifier.make({ machines, checks: [framesCheck] })
+      .pipe(Effect.orDie)
 
     /** Runs a recovery episode for a component through the RecoveryCoordinator and returns what it did. */
     const recover = (component: string, trigger: string, occurredAt: number) =>
@@ -789,6 +835,8 @@ export const run = (
       dropped: 0
     }))
     const fired = yield* FaultInjector.fired
+    // After the shutdown: every worker settled, so no lock may be held by anyone.
+    const verification = yield* verifier.verify()
     return {
       status: stopped ? "stopped" : "completed",
       channels,
@@ -806,6 +854,7 @@ export const run = (
       history,
       cleanup: cleanupSummary(cleanupReport),
       faultsFired: fired.map((f) => ({ ...f, rule: ruleKind.get(f.point) ?? "crash" })),
+      verification,
       elapsedMs: (yield* Clock.currentTimeMillis) - startedAt
     } satisfies RunResult
     // The recovery logger logs every attempt at Info; the run's report and summary say the same, so only warnings
