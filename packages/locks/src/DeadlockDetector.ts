@@ -66,7 +66,7 @@ export interface DependencyGraph {
 
 /**
  * An edge of the wait-for graph: `waiter` waits for `lock` because `blocker` holds it or is queued ahead of it (the
- * snapshot lists lock waits only; `"joins"` links appear in `DeadlockDetected` cycles).
+ * graph has lock waits only: joins are not edges, see deadlocks.md).
  *
  * @since 0.1.0
  * @category models

@@ -256,7 +256,8 @@ export class PotentialDeadlock extends Data.TaggedError("PotentialDeadlock")<{
 /**
  * One edge of the wait-for graph: `waiter` waits for `lock` because `blocker` holds it (`"holds"`) or is queued
  * ahead of it (`"queued-ahead"`: FIFO hand-over, and writer preference makes a reader wait for a queued writer), or
- * `waiter` is suspended joining `blocker` (`"joins"`: `Fiber.join` / `Fiber.await`; no lock or mode then).
+ * `waiter` is suspended joining `blocker` (`"joins"`: kept for reports built by earlier versions; joins are no longer
+ * edges, since Effect 3 gives no reliable signal of who joins whom, and a lock-join cycle ends with the timeout).
  *
  * @since 0.1.0
  * @category models

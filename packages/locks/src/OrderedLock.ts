@@ -8,7 +8,8 @@
  * bound to the fiber on its first acquisition (no `FiberRef.locally` per acquisition).
  * - Fork policy: a child inherits the locks its parent holds when it is forked, for order checking only (taking a
  *   lower-ranked lock, or one of those very locks, is a violation, since the parent may wait for the child while
- *   holding them); a child never owns them.
+ *   holding them); a child never owns them. A fiber forked before its parent took a lock does not inherit it, and
+ *   {@link forkDetached} forks a fiber that inherits nothing.
  * - Join policy: a child's held set never merges into its parent (`Fiber.join` and `Effect.all` merge FiberRefs by
  *   default; this one keeps the parent's value).
  *
@@ -17,12 +18,14 @@
  * instance key), or one by one under a held gate lock (`nestedUnder`, lockdep's `nest_lock`).
  *
  * The fast path (free lock, nobody queued) is synchronous: mask, check, take, run, release. Waiting is an
- * `Effect.async` whose canceller leaves the queue, and the lock is handed over to waiters in FIFO order.
+ * `Effect.async`; an interrupted or timed-out waiter leaves the queue before its failure is seen, and the lock is
+ * handed over to waiters in FIFO order.
  *
  * @since 0.1.0
  */
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import type { Inspectable } from "effect/Inspectable"
 import type * as Option from "effect/Option"
 import type { Pipeable } from "effect/Pipeable"
@@ -289,3 +292,32 @@ export const locked: (lock: OrderedLock) => Effect.Effect<boolean> = internal.lo
  * @category getters
  */
 export const heldByCurrentFiber: (lock: OrderedLock) => Effect.Effect<boolean> = internal.heldByCurrentFiber
+
+/**
+ * Forks `self` in a fiber that inherits none of the locks the current fiber holds (fork policy: a plain `Effect.fork`
+ * child inherits them for order checking). Use it for a daemon or worker that is independent of the locks of the
+ * fiber that starts it, e.g. a background refresher started while a lock is held: it may take those locks (waiting
+ * for them like any other fiber) instead of failing with a `held-by-ancestor` or `rank-inversion` violation.
+ *
+ * The child still never owns the parent's locks; only the order check differs. Joining it while holding a lock
+ * it needs is a deadlock the exact wait-for graph does not see (joins are not edges): give such waits a timeout.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Fiber } from "effect"
+ * import { OrderedLock } from "@core-stability/locks"
+ *
+ * const cache = OrderedLock.unsafeMake({ name: "cache", rank: 1 })
+ * const program = OrderedLock.withLock(
+ *   cache,
+ *   // the refresher waits for cache instead of failing with held-by-ancestor
+ *   OrderedLock.forkDetached(OrderedLock.withLock(cache, Effect.log("refresh")))
+ * ).pipe(Effect.flatMap(Fiber.join))
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const forkDetached: <A, E, R>(
+  self: Effect.Effect<A, E, R>
+) => Effect.Effect<Fiber.RuntimeFiber<A, E>, never, R> = internal.forkDetached

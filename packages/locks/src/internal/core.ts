@@ -7,8 +7,9 @@
  *
  * 1. `begin`: recursion and upgrade checks (every mode), then the order check against the held stack (`strict` and
  *    `warn`), then the fast path: take the lock when it is free and nobody queues (`grant`).
- * 2. `waitFor` (contended only): a `Waiter` joins the queue inside `Effect.async`; its canceller leaves the queue, so
- *    an interrupted or timed-out waiter is gone at once. `drain` hands the lock over to waiters in FIFO order.
+ * 2. `waitFor` (contended only): a `Waiter` joins the queue inside `Effect.async`; an interrupted or timed-out wait
+ *    leaves the queue in the acquisition's masked handler right after (`abandon` / `cancel`), so it is gone before
+ *    the failure is seen. `drain` hands the lock over to waiters in FIFO order.
  * 3. `release`: removes the hold from the lock and from its owner's stack, records the hold time, and drains.
  *
  * Deadlock detection plugs in at two points:
@@ -17,19 +18,20 @@
  *   `dependencyGraph.ts`. Each fiber keeps the chain-cache node of its held stack (`FiberLocks.chain`, pushed in
  *   `grant` and popped in `release`), so a chain seen before costs one `Map` lookup.
  * - `findWaitCycle` (in `waitFor`, when a fiber is about to queue, every mode): the wait-for graph is exact in these
- *   structures (a waiter knows its fiber and lock, a lock its holders and queue, `waitingOn` maps a fiber to its
+ *   structures (a waiter knows its fiber and lock, a lock its holders and queue, `waitOf` maps a fiber to its
  *   wait), so a cycle is found the moment the wait that closes it starts.
  */
+import type * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Equal from "effect/Equal"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
+import * as RuntimeFlags from "effect/RuntimeFlags"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import { LockConfig, type Settings, type Sites } from "../LockConfig.js"
@@ -237,6 +239,8 @@ export class FiberLocks {
   readonly held: Array<Hold> = []
   /** The chain-cache node of the current stack (inherited then held), when known; rebuilt on demand. */
   chain: ChainNode | undefined = undefined
+  /** The queued wait of the fiber, when it waits in a checking mode (a field write instead of a `WeakMap` entry). */
+  waiting: Waiter | undefined = undefined
   constructor(public fiber: AnyFiber | undefined, readonly inherited: Array<Hold>) {}
 }
 
@@ -244,11 +248,18 @@ const ROOT = new FiberLocks(undefined, [])
 
 /**
  * Fork policy: a child starts with a snapshot of the holds its parent has at fork time (inherited for order checking,
- * never ownership). When the parent holds nothing, the child gets the parent's own record and replaces it with a
- * fresh one on its first acquisition, so forking costs nothing for fibers that do not hold locks.
+ * never ownership), in a record of its own. When the parent holds nothing (its inherited holds all released), the
+ * child gets the immutable `ROOT` sentinel and binds a fresh record on its first acquisition, so forking costs
+ * nothing for fibers that do not hold locks. The parent's own record is never shared: its owner may take locks after
+ * the fork, which the child must not see (a fiber forked before its parent took a lock does not inherit it).
  */
 const forkLocks = (parent: FiberLocks): FiberLocks => {
-  if (parent.held.length === 0 && parent.inherited.length === 0) return parent
+  if (parent.held.length === 0) {
+    const inherited = parent.inherited
+    let live = 0
+    for (let i = 0; i < inherited.length; i++) if (!inherited[i]!.released) live++
+    if (live === 0) return ROOT
+  }
   const inherited: Array<Hold> = []
   for (const hold of parent.inherited) if (!hold.released) inherited.push(hold)
   for (const hold of parent.held) inherited.push(hold)
@@ -264,6 +275,15 @@ export const currentFiberLocks: FiberRef.FiberRef<FiberLocks> = FiberRef.unsafeM
   join: (parent) => parent
 })
 
+/**
+ * Forks `self` in a fiber that inherits none of the current fiber's held locks: it starts with the `ROOT` sentinel,
+ * as if forked before any lock was taken (one `FiberRef` write in the child, nothing in the parent).
+ */
+export const forkDetached = <A, E, R>(
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<Fiber.RuntimeFiber<A, E>, never, R> =>
+  Effect.fork(Effect.zipRight(FiberRef.set(currentFiberLocks, ROOT), self))
+
 /** A label shown next to the fiber id in reports; not inherited by children. */
 export const currentFiberName: FiberRef.FiberRef<string | undefined> = FiberRef.unsafeMake<string | undefined>(
   undefined,
@@ -278,7 +298,10 @@ interface SettableFiber {
   setFiberRef<X>(fiberRef: FiberRef.FiberRef<X>, value: X): void
 }
 
-/** The fiber's own record, bound on first use (one `setFiberRef` per fiber, none per acquisition). */
+/**
+ * The fiber's own record, bound on first use (one `setFiberRef` per fiber, none per acquisition). An unclaimed record
+ * is the snapshot `forkLocks` made for this very fiber (never another fiber's record), so claiming it is safe.
+ */
 export const fiberLocksOf = (fiber: AnyFiber): FiberLocks => {
   const current = fiber.getFiberRef(currentFiberLocks)
   if (current.fiber === fiber) return current
@@ -507,6 +530,12 @@ const canTake = (lock: LockState, access: Access, reentrant: boolean, owner: Fib
   return lock.readerKind === "recursive" && holdsReadOfClass(owner, lock.cls)
 }
 
+/**
+ * Live holds taken in `"off"` mode (no held-stack record to tell their fiber holds something). While there are none,
+ * a fiber whose held stack is empty holds no lock at all, so no wait can lead back to it.
+ */
+let ownerlessHolds = 0
+
 const grant = (
   lock: LockState,
   req: Request,
@@ -537,7 +566,7 @@ const grant = (
     hold.prevChain = owner.chain
     owner.held.push(hold)
     owner.chain = chain
-  }
+  } else ownerlessHolds++
   if (!lock.busy) lock.registry.markBusy(lock)
   if (timed) metrics.acquisitions.unsafeUpdate(1, lock.cls.tags(lock.modeOf(req.access)))
   return hold
@@ -956,8 +985,18 @@ const learn = (
 // the wait-for graph (actual deadlocks)
 // -----------------------------------------------------------------------------
 
-/** The queued wait of each waiting fiber (a fiber waits for one lock at a time). */
+/**
+ * The queued wait of each fiber waiting in `"off"` mode (a fiber waits for one lock at a time); a fiber waiting in a
+ * checking mode keeps it in its record (`FiberLocks.waiting`).
+ */
 const waitingOn = new WeakMap<AnyFiber, Waiter>()
+
+/** The queued wait of a fiber, if any. */
+const waitOf = (fiber: AnyFiber): Waiter | undefined => {
+  const record = fiber.getFiberRef(currentFiberLocks)
+  if (record.fiber === fiber && record.waiting !== undefined) return record.waiting
+  return waitingOn.get(fiber)
+}
 
 /** A fiber another waits for: a holder of the lock, or a request queued ahead of it. */
 export type Blocker = Hold | Waiter
@@ -986,52 +1025,70 @@ export const blockersOf = (
   return result
 }
 
-/** One step of a wait-for path: a lock wait and the blocker it waits for, or a fiber joining another. */
+/**
+ * One step of a wait-for path: a lock wait and the blocker it waits for. (`"Join"` steps are no longer produced: see
+ * `findWaitCycle`; the shape stays for the rendering of `"joins"` links.)
+ */
 type WaitStep =
   | { readonly _tag: "Lock"; readonly pending: Pending; readonly blocker: Blocker }
   | { readonly _tag: "Join"; readonly joiner: AnyFiber; readonly joined: AnyFiber }
 
 /**
- * The fiber id a suspended fiber waits on (`Fiber.join` / `Fiber.await` suspend with the joined fiber's id), read from
- * the runtime fiber; `null` for a fiber that runs or waits on something else.
- */
-const blockedOn = (fiber: AnyFiber): FiberId.FiberId | null =>
-  (fiber as unknown as { readonly _asyncBlockingOn?: FiberId.FiberId | null })._asyncBlockingOn ?? null
-
-/**
  * The wait-for cycle the pending request would close by queueing, if any: a depth-first search from its blockers,
- * through the lock waits of the fibers they belong to, back to the requesting fiber; a blocker suspended in
- * `Fiber.join` of the requesting fiber closes the cycle too (a fiber holds a lock and joins a fiber that needs it).
- * Earlier cycles were broken when they formed, so a new one goes through this wait.
+ * through the lock waits of the fibers they belong to, back to the requesting fiber. Earlier cycles were broken when
+ * they formed, so a new one goes through this wait.
+ *
+ * Cost, so that a wait starts in O(1) amortised instead of walking the queue (with n fibers queued on one lock, the
+ * walk made every wave of n acquisitions O(n^2)):
+ * - A cycle comes back to the requester through a lock it holds (it is queued nowhere yet, so it is nobody's
+ *   queued-ahead blocker): a requester that holds no lock cannot close a cycle, and the search is skipped.
+ * - A fiber queued on a lock waits on that lock only, so from a lock's queue the only way out is through its holders.
+ *   A writer's queued-ahead blockers each wait for a subset of the writer's own blockers: it follows the holders only.
+ *   A reader follows the writer holding the lock and the first writer queued ahead of it (which leads to every
+ *   holder); the other writers ahead lead to the same holders.
+ *
+ * Joins are not edges. A suspended fiber's `_asyncBlockingOn` is set by `Fiber.join` / `Fiber.await` to the joined
+ * fiber's id, but also by `Deferred.await` to the id of the fiber that created the Deferred, and it stays set while a
+ * resume is pending; Effect 3 keeps no reliable record of which fiber joins which. Treating it as a join made false
+ * positives (a holder awaiting a Deferred the requester created), so a lock-join cycle is left to the timeout fallback.
  */
 const findWaitCycle = (p: Pending): ReadonlyArray<WaitStep> | undefined => {
+  if (ownerlessHolds === 0 && p.owner !== undefined && p.owner.held.length === 0) return undefined
   const victim = p.fiber
-  const victimId = victim.id()
   const path: Array<WaitStep> = []
   const visited = new Set<AnyFiber>()
   const visit = (pending: Pending, self: Waiter | undefined): boolean => {
-    for (const blocker of blockersOf(pending.req.lock, pending.fiber, pending.req.access, self)) {
+    for (const blocker of cycleBlockers(pending.req.lock, pending.fiber, pending.req.access, self)) {
       path.push({ _tag: "Lock", pending, blocker })
       const fiber = blockerFiber(blocker)
       if (fiber === victim) return true
       if (!visited.has(fiber)) {
         visited.add(fiber)
-        const wait = waitingOn.get(fiber)
-        if (wait !== undefined) {
-          if (wait.queued && visit(wait.pending, wait)) return true
-        } else {
-          const on = blockedOn(fiber)
-          if (on !== null && Equal.equals(on, victimId)) {
-            path.push({ _tag: "Join", joiner: fiber, joined: victim })
-            return true
-          }
-        }
+        const wait = waitOf(fiber)
+        if (wait !== undefined && wait.queued && visit(wait.pending, wait)) return true
       }
       path.pop()
     }
     return false
   }
   return visit(p, undefined) ? path : undefined
+}
+
+/** The blockers a cycle search follows (see `findWaitCycle`): the holders, and for a reader one writer queued ahead. */
+const cycleBlockers = (lock: LockState, fiber: AnyFiber, access: Access, self: Waiter | undefined): Array<Blocker> => {
+  const result: Array<Blocker> = []
+  if (lock.writer !== undefined && lock.writer.fiber !== fiber) result.push(lock.writer)
+  if (access === "write") {
+    for (const reader of lock.readers) if (reader.fiber !== fiber) result.push(reader)
+    return result
+  }
+  for (let w = lock.head; w !== undefined && w !== self; w = w.next) {
+    if (w.pending.fiber !== fiber && w.pending.req.access === "write") {
+      result.push(w)
+      break
+    }
+  }
+  return result
 }
 
 /** A lock wait as a wait-for link. */
@@ -1096,7 +1153,9 @@ const deadlockError = (p: Pending, cycle: ReadonlyArray<WaitStep>, clock: Clock.
 // -----------------------------------------------------------------------------
 
 const enqueue = (lock: LockState, waiter: Waiter): void => {
-  waitingOn.set(waiter.pending.fiber, waiter)
+  const owner = waiter.pending.owner
+  if (owner !== undefined) owner.waiting = waiter
+  else waitingOn.set(waiter.pending.fiber, waiter)
   waiter.queued = true
   waiter.prev = lock.tail
   if (lock.tail === undefined) lock.head = waiter
@@ -1106,7 +1165,10 @@ const enqueue = (lock: LockState, waiter: Waiter): void => {
 }
 
 const unlink = (lock: LockState, waiter: Waiter): void => {
-  if (waitingOn.get(waiter.pending.fiber) === waiter) waitingOn.delete(waiter.pending.fiber)
+  const owner = waiter.pending.owner
+  if (owner !== undefined) {
+    if (owner.waiting === waiter) owner.waiting = undefined
+  } else if (waitingOn.get(waiter.pending.fiber) === waiter) waitingOn.delete(waiter.pending.fiber)
   if (waiter.prev === undefined) lock.head = waiter.next
   else waiter.prev.next = waiter.next
   if (waiter.next === undefined) lock.tail = waiter.prev
@@ -1137,7 +1199,7 @@ const drain = (lock: LockState): void => {
   }
 }
 
-/** Leaves the queue (the canceller of a wait); a no-op once the waiter was granted or has left. */
+/** Leaves the queue (after an interrupted or timed-out wait); a no-op once the waiter was granted or has left. */
 const cancel = (waiter: Waiter): void => {
   if (!waiter.queued) return
   const lock = waiter.pending.req.lock
@@ -1172,7 +1234,7 @@ const waitChain = (waiter: Waiter): Array<WaitForLink> => {
         const fiber = blockerFiber(blocker)
         if (seen.has(fiber)) continue
         seen.add(fiber)
-        const wait = waitingOn.get(fiber)
+        const wait = waitOf(fiber)
         if (wait !== undefined && wait.queued) next.push(wait)
       }
     }
@@ -1203,49 +1265,66 @@ const timeoutError = (waiter: Waiter, timeout: Duration.Duration, chain: Readonl
 type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 
 /**
- * Step 2, for a request that must wait: queue, wait (interruptibly, with the timeout), and come back with the hold.
- * Runs inside the caller's masked region; only the wait itself is restored to interruptible.
+ * Step 2, for a request that must wait: queue, wait (interruptibly, with the timeout), and continue with the hold.
+ * Called synchronously inside the caller's masked region (from `withFiberRuntime`); only the wait itself is restored
+ * to interruptible. The wait has no canceller: an interrupted or timed-out wait ends in `abandon` / `cancel` right
+ * after, in this fiber's masked region, which leaves the queue (or gives back a hold granted in the meantime).
+ * Skipping the canceller saves `Effect.async` its `onInterrupt` wrapper on every contended acquisition.
  */
-export const waitFor = (p: Pending, restore: Restore): Effect.Effect<Hold, LockError> =>
-  Effect.suspend(() => {
-    const lock = p.req.lock
-    const clock = p.clock ?? Context.get(p.fiber.currentDefaultServices, Clock.Clock)
-    const waiter = new Waiter(p, clock.unsafeCurrentTimeMillis(), clock)
-    const wait = Effect.async<void>((resume) => {
-      if (canTake(lock, p.req.access, p.reentrant, p.owner)) {
-        waiter.hold = grant(lock, p.req, p.fiber, p.owner, p.clock, p.span, p.settings, p.chain, p.reentrant)
+export const waitFor = <A, E, R>(
+  p: Pending,
+  restore: Restore,
+  then: (hold: Hold) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E | LockError, R> => {
+  const lock = p.req.lock
+  const clock = p.clock ?? Context.get(p.fiber.currentDefaultServices, Clock.Clock)
+  const waiter = new Waiter(p, clock.unsafeCurrentTimeMillis(), clock)
+  const wait = Effect.async<void>((resume) => {
+    if (canTake(lock, p.req.access, p.reentrant, p.owner)) {
+      waiter.hold = grant(lock, p.req, p.fiber, p.owner, p.clock, p.span, p.settings, p.chain, p.reentrant)
+      resume(Effect.void)
+      return
+    }
+    if (p.settings.detection.actual === "fail") {
+      const cycle = findWaitCycle(p)
+      if (cycle !== undefined) {
+        waiter.deadlock = deadlockError(p, cycle, clock)
         resume(Effect.void)
         return
       }
-      if (p.settings.detection.actual === "fail") {
-        const cycle = findWaitCycle(p)
-        if (cycle !== undefined) {
-          waiter.deadlock = deadlockError(p, cycle, clock)
-          resume(Effect.void)
-          return
-        }
-      }
-      waiter.resume = resume
-      enqueue(lock, waiter)
-      return Effect.sync(() => cancel(waiter))
-    })
-    const timeout = p.req.timeout ?? lock.timeout ?? p.settings.timeout
-    const timed = Duration.isFinite(timeout) ? Effect.asVoid(Effect.timeoutOption(wait, timeout)) : wait
-    const logged = p.warning === undefined ? timed : Effect.zipRight(Effect.logWarning(p.warning), timed)
-    return Effect.matchCauseEffect(restore(logged), {
-      onFailure: (cause) => {
-        abandon(waiter)
-        return Effect.failCause(cause)
-      },
-      onSuccess: (): Effect.Effect<Hold, LockError> => {
-        if (waiter.hold !== undefined) return Effect.succeed(waiter.hold)
-        if (waiter.deadlock !== undefined) return Effect.fail(waiter.deadlock)
-        const chain = waitChain(waiter)
-        cancel(waiter)
-        return Effect.fail(timeoutError(waiter, timeout, chain))
-      }
-    })
+    }
+    waiter.resume = resume
+    enqueue(lock, waiter)
   })
+  const timeout = p.req.timeout ?? lock.timeout ?? p.settings.timeout
+  const timed = Duration.isFinite(timeout) ? Effect.asVoid(Effect.timeoutOption(wait, timeout)) : wait
+  const logged = p.warning === undefined ? timed : Effect.zipRight(Effect.logWarning(p.warning), timed)
+  return Effect.matchCauseEffect(restore(logged), {
+    onFailure: afterFailedWait(waiter),
+    onSuccess: afterWait(waiter, timeout, then)
+  })
+}
+
+// The handlers are built by functions, not written inline as properties: a function named after a property gets a
+// `__name` call per evaluation under `keepNames` transpilers (tsx), which the source-condition bench runs under.
+
+const afterFailedWait = (waiter: Waiter) => (cause: Cause.Cause<never>): Effect.Effect<never> => {
+  abandon(waiter)
+  return Effect.failCause(cause)
+}
+
+const afterWait = <A, E, R>(
+  waiter: Waiter,
+  timeout: Duration.Duration,
+  then: (hold: Hold) => Effect.Effect<A, E, R>
+) =>
+(): Effect.Effect<A, E | LockError, R> => {
+  if (waiter.hold !== undefined) return then(waiter.hold)
+  if (waiter.deadlock !== undefined) return Effect.fail(waiter.deadlock)
+  const chain = waitChain(waiter)
+  cancel(waiter)
+  return Effect.fail(timeoutError(waiter, timeout, chain))
+}
 
 // -----------------------------------------------------------------------------
 // release
@@ -1262,7 +1341,8 @@ export const release = (hold: Hold): void => {
     lock.readers.splice(lock.readers.lastIndexOf(hold), 1)
   }
   const owner = hold.owner
-  if (owner !== undefined) {
+  if (owner === undefined) ownerlessHolds--
+  else {
     const held = owner.held
     if (held[held.length - 1] === hold) {
       held.pop()
@@ -1288,26 +1368,64 @@ export const release = (hold: Hold): void => {
 
 /**
  * Releases the hold when `body` exits, whatever the exit. Called inside the acquisition's masked region, so the
- * handlers run uninterruptibly and need no mask of their own (unlike `Effect.onExit`).
+ * handlers run uninterruptibly and need no mask of their own (unlike `Effect.onExit`). One `matchCauseEffect`, no
+ * `Exit` value and no extra `flatMap` per acquisition.
  */
 const releasing = <A, E, R>(body: Effect.Effect<A, E, R>, hold: Hold): Effect.Effect<A, E, R> =>
-  Effect.flatMap(Effect.exit(body), (exit) => {
-    release(hold)
-    return exit
-  })
+  Effect.matchCauseEffect(body, { onFailure: releaseThenFail(hold), onSuccess: releaseThenSucceed(hold) })
 
-/** Runs `self` while holding the request's lock; the lock is released on every exit. */
-export const withRequest = <A, E, R>(req: Request, self: Effect.Effect<A, E, R>): Effect.Effect<A, E | LockError, R> =>
-  Effect.uninterruptibleMask((restore) =>
-    Effect.withFiberRuntime<A, E | LockError, R>((fiber) => {
+// Built by functions rather than inline properties: see `afterWait`.
+
+const releaseThenFail = (hold: Hold) => <E>(cause: Cause.Cause<E>): Effect.Effect<never, E> => {
+  release(hold)
+  return Effect.failCause(cause)
+}
+
+const releaseThenSucceed = (hold: Hold) => <A>(value: A): Effect.Effect<A> => {
+  release(hold)
+  return Effect.succeed(value)
+}
+
+/** `FiberRuntime.currentRuntimeFlags`: every runtime fiber has it, the public `RuntimeFiber` interface does not list it. */
+interface FlaggedFiber {
+  readonly currentRuntimeFlags: RuntimeFlags.RuntimeFlags
+}
+
+/** The `restore` of a region entered from an already uninterruptible caller: nothing to restore. */
+const keepMask: Restore = (effect) => effect
+
+/**
+ * Runs `self` while holding the request's lock; the lock is released on every exit.
+ *
+ * The acquiring effect is usually built once and run many times, so everything that depends only on the request, on
+ * `self` and on whether the caller was interruptible is built once, lazily, and reused: the masked region is
+ * `Effect.uninterruptible(body)` (a reusable primitive, where `Effect.uninterruptibleMask` allocates a flag update and
+ * a closure per run) and `restore` is `Effect.interruptible` for an interruptible caller, the identity otherwise (what
+ * the mask would hand out). A run allocates the hold and its release handlers.
+ */
+export const withRequest = <A, E, R>(
+  req: Request,
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | LockError, R> => {
+  const build = (restore: Restore): Effect.Effect<A, E | LockError, R> => {
+    const restored = restore(self)
+    const then = (hold: Hold) => releasing(restored, hold)
+    return Effect.withFiberRuntime<A, E | LockError, R>((fiber) => {
       const started = begin(fiber, req, false)
-      if (started instanceof Hold) return releasing(restore(self), started)
-      if (started instanceof Pending) {
-        return Effect.flatMap(waitFor(started, restore), (hold) => releasing(restore(self), hold))
-      }
+      if (started instanceof Hold) return releasing(restored, started)
+      if (started instanceof Pending) return waitFor(started, restore, then)
       return Effect.fail(started as LockError)
     })
-  )
+  }
+  let fromInterruptible: Effect.Effect<A, E | LockError, R> | undefined = undefined
+  let fromUninterruptible: Effect.Effect<A, E | LockError, R> | undefined = undefined
+  return Effect.withFiberRuntime<A, E | LockError, R>((fiber) => {
+    if (RuntimeFlags.interruption((fiber as unknown as FlaggedFiber).currentRuntimeFlags)) {
+      return fromInterruptible ??= Effect.uninterruptible(build(Effect.interruptible))
+    }
+    return fromUninterruptible ??= build(keepMask)
+  })
+}
 
 /** Runs `self` with several requests taken one after the other (they are already in canonical order). */
 export const withRequests = <A, E, R>(
@@ -1343,7 +1461,7 @@ export const scopedRequest = (req: Request): Effect.Effect<void, LockError, Scop
       const started = begin(fiber, req, false)
       if (started instanceof Hold) return addRelease(fiber, started)
       if (started instanceof Pending) {
-        return Effect.flatMap(waitFor(started, restore), (hold) => addRelease(fiber, hold))
+        return waitFor(started, restore, (hold) => addRelease(fiber, hold))
       }
       return Effect.fail(started as LockError)
     })

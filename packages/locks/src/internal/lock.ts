@@ -311,3 +311,5 @@ export const readLocked = (lock: OrderedRWLock.OrderedRWLock): Effect.Effect<num
 /** @internal */
 export const writeLocked = (lock: OrderedRWLock.OrderedRWLock): Effect.Effect<boolean> =>
   Effect.sync(() => stateOf(lock).writer !== undefined)
+
+export const forkDetached = core.forkDetached
