@@ -161,6 +161,28 @@ const summary = (detail: string | undefined): string =>
  *   handle #1 x1 held by device/left (Running), allocated at device.ts:12:7: release failed: Error: stuck
  * ```
  *
+ * @example
+ * ```ts
+ * import { VerificationReport } from "@core-stability/monitoring"
+ *
+ * const checks: Array<VerificationReport.CheckResult> = [
+ *   { name: "health", status: "passed", details: ["1 component healthy"], durationMs: 0, data: undefined },
+ *   { name: "locks", status: "failed", details: ["lock orders held by a stopped fiber"], durationMs: 2, data: undefined }
+ * ]
+ * const text = VerificationReport.render({
+ *   startedAt: 0,
+ *   durationMs: 2,
+ *   verdict: VerificationReport.verdictOf(checks),
+ *   checks,
+ *   restart: undefined
+ * })
+ * const lines = text.split("\n")
+ * assert.strictEqual(lines[0], "verification: failed (2 ms, 2 checks, 1 failed, 0 errors)")
+ * assert.strictEqual(lines[1], "check   status  ms  details")
+ * // the details of the check that did not pass, in full, under its name
+ * assert.deepStrictEqual(lines.slice(-2), ["locks:", "  lock orders held by a stopped fiber"])
+ * ```
+ *
  * @since 0.1.0
  * @category rendering
  */

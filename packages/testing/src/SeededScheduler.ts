@@ -129,6 +129,12 @@ export const unsafeMake: (seed: number, options?: Options) => SeededScheduler = 
  * Runs an effect, and every fiber it forks, under a fresh seeded scheduler. The same seed gives the same
  * interleaving; the effect is otherwise unchanged (same value, same errors, same requirements).
  *
+ * The effect runs in a fiber of its own, forked onto the scheduler with a fresh op count and Effect's default op
+ * budget, which the caller joins (fiber refs the effect sets pass back as if it ran in place). The interleaving
+ * therefore depends only on the effect, the seed and the options: not on the calling fiber (its op count, how its
+ * current slice was started, how many runs it did before), so the tenth run of a seed in one fiber, a run in a fresh
+ * fiber and a run in a fresh process take the same schedule.
+ *
  * Works inside `it.effect` (with `TestClock`) and `it.live`.
  *
  * @example

@@ -59,6 +59,58 @@ describe("Explore", () => {
       assert.strictEqual(viaReplay.seed, found.seed)
     }))
 
+  // Reported: replay right after explore in the same fiber, or in a fresh process, could take another interleaving than
+  // the one explore reported. Each run records its trace and count; replays must reproduce them exactly.
+  it.effect("explore then replay, in the same fiber or a fresh one, reproduces the failing run", () =>
+    Effect.gen(function*() {
+      const runs: Array<{ readonly trace: string; readonly count: number }> = []
+      const traced = Effect.gen(function*() {
+        const trace: Array<string> = []
+        const counter = yield* Ref.make(0)
+        const increment = (name: string) =>
+          Effect.gen(function*() {
+            trace.push(`${name}r`)
+            const value = yield* Ref.get(counter)
+            trace.push(`${name}w`)
+            yield* Ref.set(counter, value + 1)
+          })
+        yield* Effect.all([increment("a"), increment("b"), increment("c")], { concurrency: "unbounded", discard: true })
+        const count = yield* Ref.get(counter)
+        runs.push({ trace: trace.join(" "), count })
+        return count
+      })
+      const checked = Effect.flatMap(
+        traced,
+        (count) => count === 3 ? Effect.void : Effect.fail(`lost update: ${count}`)
+      )
+      // As reported: outside vitest, in a fresh runtime fiber that explores and then replays.
+      const found = yield* Effect.promise(() =>
+        Effect.runPromise(Effect.gen(function*() {
+          const found = failureOf(yield* Effect.exit(Explore.explore(checked, { runs: 200 })))
+          yield* Effect.exit(Explore.replay(checked, found.seed))
+          return found
+        }))
+      )
+      const explored = runs[found.run - 1]!
+      assert.isBelow(explored.count, 3)
+      // the replay in the same fiber, right after explore
+      assert.deepStrictEqual(runs[found.run], explored)
+      // in this fiber, twice
+      assert.strictEqual(yield* Explore.replay(traced, found.seed), explored.count)
+      assert.strictEqual(yield* Explore.replay(traced, found.seed), explored.count)
+      // in a fresh fiber, in a fresh runtime fiber, and as the only run of an exploration
+      assert.strictEqual(yield* Fiber.join(yield* Effect.fork(Explore.replay(traced, found.seed))), explored.count)
+      assert.strictEqual(
+        yield* Effect.promise(() => Effect.runPromise(Explore.replay(traced, found.seed))),
+        explored.count
+      )
+      yield* Effect.exit(Explore.explore(checked, { runs: 1, seed: found.seed }))
+      for (const run of runs.slice(found.run)) {
+        assert.deepStrictEqual(run, explored)
+      }
+      assert.strictEqual(runs.length, found.run + 6)
+    }))
+
   it.effect("a lock fixes the race over 100 seeds", () =>
     Effect.gen(function*() {
       const summary = yield* Explore.explore(expectThree(locked), { runs: 100 })

@@ -1,10 +1,12 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import type * as Fiber from "effect/Fiber"
+import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import * as Inspectable from "effect/Inspectable"
 import * as Pipeable from "effect/Pipeable"
+import * as Predicate from "effect/Predicate"
+import * as Ref from "effect/Ref"
 import type * as Scheduler from "effect/Scheduler"
 import type * as SeededScheduler from "../SeededScheduler.js"
 import * as Prng from "./prng.js"
@@ -14,6 +16,13 @@ export const TypeId: SeededScheduler.TypeId = Symbol.for("@core-stability/testin
 
 /** @internal */
 export const minimumOps = 16
+
+/**
+ * Effect's default `maxOpsBeforeYield`, given to every run's fiber whatever the caller's is.
+ *
+ * @internal
+ */
+export const defaultMaxOpsBeforeYield = 2048
 
 /** @internal */
 export const defaultOptions = {
@@ -65,7 +74,7 @@ class SeededSchedulerImpl extends Pipeable.Class() implements SeededScheduler.Se
   private readonly priorities: Array<number> = []
   private readonly random: () => number
   private draining = false
-  private started = false
+  private running = false
   private readonly budgets = new WeakMap<Fiber.RuntimeFiber<unknown, unknown>, number>()
   private stepCount = 0
   private hash = Prng.initialHash
@@ -88,9 +97,10 @@ class SeededSchedulerImpl extends Pipeable.Class() implements SeededScheduler.Se
   }
 
   shouldYield(fiber: Fiber.RuntimeFiber<unknown, unknown>): number | false {
-    if (!this.started) {
-      // The fiber that installed the scheduler is still in a slice begun elsewhere, with an op count that depends on
-      // its history: drawing from the generator now would make the schedule depend on that history.
+    if (!this.running) {
+      // Not a slice this scheduler started: the caller of `runWith` forking the run's fiber, still in a slice begun
+      // elsewhere with an op count that depends on its history. Drawing from the generator (or comparing that op
+      // count with a budget) now would make the schedule depend on the caller's history.
       return false
     }
     if (!this.options.preemption) {
@@ -121,14 +131,16 @@ class SeededSchedulerImpl extends Pipeable.Class() implements SeededScheduler.Se
   }
 
   private readonly drain = (): void => {
-    this.started = true
     let budget = this.options.stepsPerTurn
+    const outer = this.running
+    this.running = true
     try {
       while (this.tasks.length > 0 && budget > 0) {
         budget--
         this.next()()
       }
     } finally {
+      this.running = outer
       if (this.tasks.length > 0) {
         // Hand the event loop a macrotask turn so real timers (and a watchdog) can run between long bursts.
         setTimeout(this.drain, 0)
@@ -201,6 +213,26 @@ export const make = (seed: number, options?: SeededScheduler.Options): Effect.Ef
 export const isSeededScheduler = (u: unknown): u is SeededScheduler.SeededScheduler =>
   typeof u === "object" && u !== null && TypeId in u
 
+/**
+ * Effect's `TestClock` forks a fiber (the "test is using time but not advancing the clock" warning) at the first
+ * `sleep` of a test, and only then: run on the seeded scheduler, it would make the first run of a test that sleeps
+ * take another schedule than the same seed later in the test, or in a replay. Before every run, the caller (on its own
+ * scheduler) settles that state as `TestClock.adjust` does, so every run finds it settled; the warning, which that
+ * first adjust would cancel anyway, is not shown for the test. `warningState` and `warningDone` are members of Effect
+ * 3's `TestClock` implementation, not of its interface: any other clock is left alone.
+ */
+const settleTestClock: Effect.Effect<void> = Effect.clockWith((clock) => {
+  const testClock = clock as unknown as { readonly warningState?: unknown; readonly warningDone?: unknown }
+  if (typeof testClock.warningDone !== "function" || !Predicate.hasProperty(testClock.warningState, Ref.RefTypeId)) {
+    return Effect.void
+  }
+  const warningDone = testClock.warningDone as () => Effect.Effect<void>
+  return Effect.flatMap(
+    Ref.get(testClock.warningState as Ref.Ref<unknown>),
+    (state) => Predicate.isTagged(state, "Start") ? warningDone.call(testClock) : Effect.void
+  )
+})
+
 /** @internal */
 export const runWith: {
   (scheduler: SeededScheduler.SeededScheduler): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
@@ -208,8 +240,26 @@ export const runWith: {
 } = dual(
   2,
   <A, E, R>(self: Effect.Effect<A, E, R>, scheduler: SeededScheduler.SeededScheduler): Effect.Effect<A, E, R> =>
-    // The first yield hands the installing fiber to the scheduler, so its first slice starts there too.
-    Effect.withScheduler(Effect.zipRight(Effect.yieldNow(), self), scheduler)
+    // The run gets a fiber of its own, so its schedule depends only on (effect, seed, options), never on the caller:
+    // not on how the caller's current slice was started (`Effect.runPromise` starts a fiber's first slice
+    // synchronously, later slices run from scheduler tasks, and the two hand a yield to the scheduler as a different
+    // number of tasks), not on the caller's op count or `maxOpsBeforeYield`, not on what else the caller has pending.
+    // The fiber is forked while the caller's scheduler is the seeded one (and its op budget Effect's default), so it
+    // inherits both and its first task, like every later one, is queued there: it starts with a fresh op count in a
+    // slice of the seeded scheduler. The caller stays on its own scheduler and joins the fiber (result, errors and
+    // fiber refs set by the effect pass through as if it had run in place).
+    Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(
+        Effect.zipRight(
+          settleTestClock,
+          Effect.fork(restore(self)).pipe(
+            Effect.withMaxOpsBeforeYield(defaultMaxOpsBeforeYield),
+            Effect.withScheduler(scheduler)
+          )
+        ),
+        (fiber) => Effect.onInterrupt(restore(Fiber.join(fiber)), () => Fiber.interrupt(fiber))
+      )
+    )
 )
 
 /** @internal */
