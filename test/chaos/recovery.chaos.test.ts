@@ -9,7 +9,7 @@ import { ComponentCoordinator } from "@core-stability/coordinator"
 import { LockRegistry } from "@core-stability/locks"
 import { MonitoringCoordinator } from "@core-stability/monitoring"
 import { MemoryFileSystem, RecoveryCoordinator, RecoveryLogger } from "@core-stability/recovery"
-import { LeakCheck } from "@core-stability/testing"
+import { Explore, LeakCheck } from "@core-stability/testing"
 import { assert, describe, it } from "@effect/vitest"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
@@ -167,4 +167,22 @@ describe("chaos: recovery under random component failures", () => {
       29
     )
   })
+  it.live(
+    "the same rounds under 100 seeded interleavings: shutdown completes, nothing is left behind",
+    () =>
+      Explore.explore(
+        Effect.gen(function*() {
+          const result = yield* LeakCheck.expectNoLeaks(run, { probes: [LockRegistry.leakProbe] }).pipe(
+            Effect.withRandom(Random.make(7)),
+            Effect.provide(LockRegistry.layer)
+          )
+          assert.strictEqual(result.errors.total, 24)
+          assert.strictEqual(result.stats.started + result.stats.joined, 24)
+          assert.strictEqual(result.logged.recorded, result.stats.started)
+          assert.strictEqual(result.report.status, "Completed")
+        }),
+        { runs: 100 }
+      ),
+    180_000
+  )
 })

@@ -576,7 +576,11 @@ export const runSteps = (input: RunInput, onStart: (run: Run) => void): Effect.E
       run.done = true
       run.endedAt = run.now()
       run.signalWorkers()
-      yield* Fiber.interrupt(timer)
+      // Wake the watchdog and let it see `done`, rather than interrupt it: in Effect 3.22.4 an interrupt that lands
+      // between `raceFirst` forking its two fibers and starting them leaves them unstarted, and the interrupted fiber
+      // then waits for them forever (found by the seeded scheduler; see test/chaos).
+      Deferred.unsafeDone(run.watchdogSignal, Exit.void)
+      yield* Fiber.await(timer)
       yield* Effect.forEach(run.slots, (slot) => slot.fiber === undefined ? Effect.void : Fiber.await(slot.fiber), {
         discard: true
       })
