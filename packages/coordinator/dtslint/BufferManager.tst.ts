@@ -107,3 +107,37 @@ describe("cleanup and update", () => {
     expect(defaults.pool).type.toBe<ResourcePool.ResourcePool>()
   })
 })
+
+describe("sizing", () => {
+  const load: BufferManager.LoadSample = { cpuPercent: 85, memoryBytes: 0 }
+
+  test("decideSize is pure", () => {
+    expect(BufferManager.decideSize({ frame: BufferManager.defaultFrame, load, lastAdjustmentMs: undefined, nowMs: 0 }))
+      .type.toBe<BufferManager.SizingDecision>()
+    expect(BufferManager.decideSize).type.not.toBeCallableWith({ frame: BufferManager.defaultFrame, load })
+  })
+
+  test("optimize returns the decision, data-first and data-last", () => {
+    expect(BufferManager.optimize(framed, load)).type.toBe<
+      Effect.Effect<BufferManager.SizingDecision, LockError.LockError>
+    >()
+    expect(pipe(framed, BufferManager.optimize(load))).type.toBe<
+      Effect.Effect<BufferManager.SizingDecision, LockError.LockError>
+    >()
+    expect(BufferManager.optimize).type.not.toBeCallableWith(framed, { cpuPercent: 85 })
+  })
+
+  test("reconfigure fails with InvalidConfig", () => {
+    expect(BufferManager.reconfigure(framed, { sampleRateHz: 48000 })).type.toBe<
+      Effect.Effect<BufferManager.Frame, BufferError.InvalidConfig | LockError.LockError>
+    >()
+    expect(pipe(framed, BufferManager.reconfigure({ channelCount: 1 }))).type.toBe<
+      Effect.Effect<BufferManager.Frame, BufferError.InvalidConfig | LockError.LockError>
+    >()
+    expect(BufferManager.reconfigure).type.not.toBeCallableWith(framed, { channelCount: "2" })
+  })
+
+  test("sizing is a getter", () => {
+    expect(BufferManager.sizing(defaults)).type.toBe<Effect.Effect<BufferManager.SizingStats>>()
+  })
+})

@@ -36,6 +36,7 @@ import type * as Scope from "effect/Scope"
 import type * as Types from "effect/Types"
 import type * as BufferError from "./BufferError.js"
 import * as internal from "./internal/bufferManager.js"
+import * as internalSizing from "./internal/bufferSizing.js"
 import type * as ResourcePool from "./ResourcePool.js"
 
 /**
@@ -165,6 +166,113 @@ export interface Frame extends FrameConfig {
   readonly bytes: number
   /** `samplesPerFrame / sampleRateHz`, in ms (default 30). */
   readonly durationMs: number
+}
+
+/**
+ * One observation of system load, the input of the sizing policy (see {@link decideSize}).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LoadSample {
+  /** CPU use, in percent (0–100). */
+  readonly cpuPercent: number
+  /** Memory in use, in bytes. */
+  readonly memoryBytes: number
+}
+
+/**
+ * Why the sizing policy changed the frame: `cpu` grows it, `memory` shrinks it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SizingCause = "cpu" | "memory"
+
+/**
+ * The thresholds and factors of the sizing policy. Sizes are in samples per channel; byte sizes are derived.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SizingPolicy {
+  /** Above this CPU use (percent) the frame grows. Default 80. */
+  readonly cpuThresholdPercent: number
+  /** Above this memory use (bytes) the frame shrinks. Default 100 MiB. */
+  readonly memoryThresholdBytes: number
+  /** Growth factor under CPU load. Default 1.5. */
+  readonly growFactor: number
+  /** Shrink factor under memory pressure. Default 0.75. */
+  readonly shrinkFactor: number
+  /** Shrinking never goes below this many samples per frame. Default 480 (30 ms at 16 kHz). */
+  readonly minSamplesPerFrame: number
+  /** No adjustment within this many ms of the last one. Default 5000. */
+  readonly cooldownMs: number
+  /**
+   * Pool tier sizes, in bytes, ascending. Growing never takes one channel's frame (`bytesPerChannel`) past the
+   * smallest tier that holds it now. Default 4 KiB, 64 KiB, 1 MiB.
+   */
+  readonly tierBytes: ReadonlyArray<number>
+}
+
+/**
+ * The input of {@link decideSize}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SizingInput {
+  readonly frame: FrameConfig
+  readonly load: LoadSample
+  /** When the last adjustment was made, in ms since the epoch (`Clock` time); `undefined` if never. */
+  readonly lastAdjustmentMs: number | undefined
+  /** The current time, in ms since the epoch (`Clock` time). */
+  readonly nowMs: number
+  /** Defaults to {@link sizingPolicy}. */
+  readonly policy?: SizingPolicy | undefined
+}
+
+/**
+ * What the sizing policy decided. `Unchanged` says why: `cooldown` (the last adjustment is less than `cooldownMs` old;
+ * `retryInMs` says how long to wait), `nominal` (no threshold exceeded) or `bounded` (a threshold was exceeded but the
+ * frame is already at its tier bound or minimum).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SizingDecision =
+  | {
+    readonly _tag: "Adjusted"
+    readonly from: Frame
+    readonly to: Frame
+    /** In the order applied: `cpu` (grow) before `memory` (shrink). */
+    readonly causes: ReadonlyArray<SizingCause>
+  }
+  | {
+    readonly _tag: "Unchanged"
+    readonly frame: Frame
+    readonly reason: "cooldown" | "nominal" | "bounded"
+    /** ms until the cooldown ends; 0 unless `reason` is `cooldown`. */
+    readonly retryInMs: number
+  }
+
+/**
+ * The sizing record of a manager (see {@link sizing}).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SizingStats {
+  /** The committed frame, with derived sizes. */
+  readonly frame: Frame
+  /** Adjustments made by {@link optimize}. */
+  readonly adjustments: number
+  /** When the last one was made, in ms (`Clock` time); `undefined` if never. */
+  readonly lastAdjustmentMs: number | undefined
+  /** The last decision of {@link optimize}, if any. */
+  readonly lastDecision: SizingDecision | undefined
+  /** `buffer_size_adjustments` (labelled by manager). */
+  readonly metric: Metric.Metric.Counter<number>
 }
 
 /**
@@ -693,3 +801,85 @@ export const status: <S extends string, C extends string, M>(self: BufferManager
 export const metrics: <S extends string, C extends string, M>(
   self: BufferManager<S, C, M>
 ) => ReadonlyArray<QueueMetrics> = internal.metrics
+
+/**
+ * The default sizing policy: CPU above 80% grows the frame × 1.5 (capped at its pool tier bound), memory above 100 MiB
+ * shrinks it × 0.75 (floored at 480 samples), at most one adjustment per 5 s.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const sizingPolicy: SizingPolicy = internalSizing.sizingDefaults
+
+/**
+ * The sizing policy as a pure function (origin `optimize_buffers`, with sizes in samples). Within the cooldown of the
+ * last adjustment nothing changes. Otherwise CPU above the threshold multiplies `samplesPerFrame` by `growFactor`,
+ * capped so that one channel's frame stays within the pool tier that holds it now; then memory above the threshold
+ * multiplies it by `shrinkFactor`, floored at `minSamplesPerFrame` (or the current size, if already below). Channels,
+ * sample width and rate are never changed.
+ *
+ * @example
+ * ```ts
+ * import { BufferManager } from "@core-stability/coordinator"
+ *
+ * const decision = BufferManager.decideSize({
+ *   frame: BufferManager.defaultFrame,
+ *   load: { cpuPercent: 85, memoryBytes: 0 },
+ *   lastAdjustmentMs: undefined,
+ *   nowMs: 0
+ * })
+ * // { _tag: "Adjusted", to: { samplesPerFrame: 720, bytesPerChannel: 1440, ... }, causes: ["cpu"], ... }
+ * ```
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const decideSize: (input: SizingInput) => SizingDecision = internalSizing.decideSize
+
+/**
+ * Applies the sizing policy to the manager's frame under `load`, on the `BufferManager.update` lock, with the time from
+ * the `Clock` (so `TestClock` drives the cooldown; the tier bounds are the manager's pool's). An adjustment commits the
+ * new frame (read it with {@link frame}), records its time, and increments `buffer_size_adjustments`. Put and take are
+ * not affected: a payload's size is its own.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const optimize: {
+  (load: LoadSample): <S extends string, C extends string, M>(
+    self: BufferManager<S, C, M>
+  ) => Effect.Effect<SizingDecision, LockError.LockError>
+  <S extends string, C extends string, M>(
+    self: BufferManager<S, C, M>,
+    load: LoadSample
+  ): Effect.Effect<SizingDecision, LockError.LockError>
+} = internal.optimize
+
+/**
+ * Changes fields of the frame configuration (origin `update_buffer_config`): channels, sample width, sample rate, and
+ * the size only if given; an explicit `samplesPerFrame` is kept as it is (the original reset it to 30 ms). Every
+ * field must be a positive integer and one channel's frame must fit the pool's largest tier, or it fails with
+ * `InvalidConfig` and nothing changes. Runs on the `BufferManager.update` lock; returns the new frame.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const reconfigure: {
+  (config: Partial<FrameConfig>): <S extends string, C extends string, M>(
+    self: BufferManager<S, C, M>
+  ) => Effect.Effect<Frame, BufferError.InvalidConfig | LockError.LockError>
+  <S extends string, C extends string, M>(
+    self: BufferManager<S, C, M>,
+    config: Partial<FrameConfig>
+  ): Effect.Effect<Frame, BufferError.InvalidConfig | LockError.LockError>
+} = internal.reconfigure
+
+/**
+ * The sizing record: the frame, how many adjustments {@link optimize} made, when the last was, and its metric.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const sizing: <S extends string, C extends string, M>(
+  self: BufferManager<S, C, M>
+) => Effect.Effect<SizingStats> = internal.sizing

@@ -14,6 +14,7 @@ import * as BufferError from "../BufferError.js"
 import type * as BufferManager from "../BufferManager.js"
 import type * as ResourcePool from "../ResourcePool.js"
 import * as BufferLocks from "./bufferLocks.js"
+import * as Sizing from "./bufferSizing.js"
 import * as Instruments from "./instruments.js"
 import * as pool from "./resourcePool.js"
 
@@ -416,6 +417,11 @@ export class ManagerImpl<M> implements BufferManager.BufferManager<any, any, M> 
   status: BufferManager.Status = OPEN
   frame: BufferManager.FrameConfig
   state: Readonly<Record<string, unknown>> = {}
+  adjustments = 0
+  lastAdjustmentMs: number | undefined = undefined
+  lastDecision: BufferManager.SizingDecision | undefined = undefined
+  readonly adjustmentCounter: Instruments.Counter
+  readonly sizingPolicy: BufferManager.SizingPolicy
 
   constructor(
     resolved: Resolved,
@@ -429,6 +435,13 @@ export class ManagerImpl<M> implements BufferManager.BufferManager<any, any, M> 
     this.stages = resolved.stages.map(([stage]) => stage)
     this.channels = resolved.channels
     this.frame = resolved.frame
+    this.adjustmentCounter = Instruments.counter(
+      "buffer_size_adjustments",
+      "frame size adjustments made by optimize",
+      { manager: resolved.name }
+    )
+    this.adjustmentCounter.hook.update(0)
+    this.sizingPolicy = { ...Sizing.sizingDefaults, tierBytes: this.poolImpl.tiers.map((tier) => tier.size) }
     for (const [stage, capacity] of resolved.stages) {
       const byChannel = new Map<string, QueueImpl<M>>()
       for (const channel of resolved.channels) {
@@ -918,6 +931,93 @@ export const withUpdate = dual(
     f: (region: BufferManager.UpdateRegion) => Effect.Effect<A, E, R>
   ): Effect.Effect<A, E | LockError.LockError, R> => Effect.scoped(Effect.flatMap(update(self), f))
 )
+
+// -----------------------------------------------------------------------------
+// sizing
+// -----------------------------------------------------------------------------
+
+/** Runs `f` on the update lock, so it never interleaves with an update region's commit. */
+const onUpdateLock = <M, A, E>(impl: ManagerImpl<M>, f: () => A | E, isError: (u: A | E) => u is E) =>
+  Effect.scoped(Effect.zipRight(
+    impl.locks.update,
+    Effect.suspend(() => {
+      const result = f()
+      return isError(result) ? Effect.fail(result) : Effect.succeed(result as A)
+    })
+  ))
+
+/** @internal */
+export const optimize = dual(
+  2,
+  <M>(
+    self: BufferManager.BufferManager<any, any, M>,
+    load: BufferManager.LoadSample
+  ): Effect.Effect<BufferManager.SizingDecision, LockError.LockError> => {
+    const impl = toImpl(self)
+    return onUpdateLock<M, BufferManager.SizingDecision, never>(impl, () => {
+      const nowMs = impl.clock.unsafeCurrentTimeMillis()
+      const decision = Sizing.decideSize({
+        frame: impl.frame,
+        load,
+        lastAdjustmentMs: impl.lastAdjustmentMs,
+        nowMs,
+        policy: impl.sizingPolicy
+      })
+      if (decision._tag === "Adjusted") {
+        impl.frame = {
+          samplesPerFrame: decision.to.samplesPerFrame,
+          channelCount: decision.to.channelCount,
+          bytesPerSample: decision.to.bytesPerSample,
+          sampleRateHz: decision.to.sampleRateHz
+        }
+        impl.adjustments++
+        impl.lastAdjustmentMs = nowMs
+        impl.adjustmentCounter.hook.update(1)
+      }
+      impl.lastDecision = decision
+      return decision
+    }, (_): _ is never => false)
+  }
+)
+
+/** @internal */
+export const reconfigure = dual(
+  2,
+  <M>(
+    self: BufferManager.BufferManager<any, any, M>,
+    config: Partial<BufferManager.FrameConfig>
+  ): Effect.Effect<BufferManager.Frame, BufferError.InvalidConfig | LockError.LockError> => {
+    const impl = toImpl(self)
+    return onUpdateLock<M, BufferManager.Frame, BufferError.InvalidConfig>(impl, () => {
+      if (!Predicate.isRecord(config)) return invalid("frame", config, "a partial frame configuration")
+      const next = validateFrame(config, impl.frame)
+      if (next instanceof BufferError.InvalidConfig) return next
+      const bytesPerChannel = next.samplesPerFrame * next.bytesPerSample
+      if (bytesPerChannel > impl.poolImpl.largest) {
+        return invalid(
+          "frame.samplesPerFrame",
+          next.samplesPerFrame,
+          `one channel's frame (${bytesPerChannel} bytes) must fit the largest pool tier (${impl.poolImpl.largest} bytes)`
+        )
+      }
+      impl.frame = next
+      return deriveFrame(next)
+    }, (u): u is BufferError.InvalidConfig => u instanceof BufferError.InvalidConfig)
+  }
+)
+
+/** @internal */
+export const sizing = <M>(self: BufferManager.BufferManager<any, any, M>): Effect.Effect<BufferManager.SizingStats> =>
+  Effect.sync(() => {
+    const impl = toImpl(self)
+    return {
+      frame: deriveFrame(impl.frame),
+      adjustments: impl.adjustments,
+      lastAdjustmentMs: impl.lastAdjustmentMs,
+      lastDecision: impl.lastDecision,
+      metric: impl.adjustmentCounter.metric
+    }
+  })
 
 // -----------------------------------------------------------------------------
 // getters
