@@ -8,6 +8,9 @@ const args = process.argv.slice(2).filter((a) => a !== "--")
 const child = spawn(
   process.execPath,
   [
+    // the pipeline streams: a small young generation and a 128 MB old space keep peak RSS low on long inputs
+    "--max-old-space-size=128",
+    "--max-semi-space-size=2",
     "--conditions=@core-stability/source",
     "--import",
     import.meta.resolve("tsx"),
