@@ -34,6 +34,11 @@ describe("MonitoringCoordinator", () => {
     expect(monitoring.shutdown).type.toBe<Effect.Effect<CleanupReport, LockError>>()
   })
 
+  test("resetError never fails and needs a component", () => {
+    expect(monitoring.resetError("capture")).type.toBe<Effect.Effect<MonitoringCoordinator.ResetResult>>()
+    expect(monitoring.resetError).type.not.toBeCallableWith()
+  })
+
   test("handleError needs a component", () => {
     expect(monitoring.handleError).type.not.toBeCallableWith(new Error("x"), { channel: "left" })
   })

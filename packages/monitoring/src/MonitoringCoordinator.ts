@@ -6,10 +6,12 @@
  * - **Health loop** (`start` / `stop`): runs `checkHealth` at once and then on a `Schedule` (every `interval`,
  *   default 1,000 ms). `stop` interrupts the loop and waits for it, so no check runs after it returns. A check asks
  *   the `ComponentCoordinator` for its health report and looks for hung fibers.
- * - **Errors** (`handleError`): never fails. It records an error context (the error's tag and message, the cause
+ * - **Errors** (`handleError` / `resetError`): never fail. It records an error context (the error's tag and message, the cause
  *   chain with the root cause last, the fiber, the time, the component's state), counts per component and per
  *   channel, moves the component to `Error`, and triggers a recovery through the `RecoveryCoordinator` when the
  *   policy says so (default: on the third error of a component since its last recovery, as the original did).
+ *   `resetError` undoes it: drops the component's kept contexts, moves it `Error -> Stopped` and its recovery
+ *   machine `Failed -> Idle`.
  * - **cleanupAll**: `cleanupComponent` for every component in reverse dependency order (every dependent before its
  *   dependencies) as the steps of a `CleanupCoordinator` run, returning its report; a component whose dependent
  *   failed to clean up is skipped, independent ones still run. Concurrent callers join the run in progress.
@@ -110,6 +112,28 @@ export interface ErrorContext {
 export interface HandledError {
   readonly context: ErrorContext
   readonly awaitRecovery: Effect.Effect<Option.Option<RecoveryAttempt>>
+}
+
+/**
+ * `resetError`'s result (the original's `reset_error_state`, origin.md 3.6 #9).
+ *
+ * - `cleared`: the component's error contexts dropped from the kept ones (its counts stay: they are totals);
+ * - `state`: the component's state before the reset (`undefined` for an unknown component);
+ * - `transition`: `"moved"` (`Error -> Stopped`), `"not-in-error"` (nothing to leave), `"unknown component"`, or
+ *   why the move was refused;
+ * - `recovery`: `"reset"` (its `Recovery` machine was found in `Failed` and moved to `Idle`), `"not-failed"` (the
+ *   usual case: the `RecoveryCoordinator` itself moves a machine `Failed -> Idle` once it has recorded the episode),
+ *   `"no-coordinator"`, or why the reset was refused.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResetResult {
+  readonly component: string
+  readonly cleared: number
+  readonly state: string | undefined
+  readonly transition: string
+  readonly recovery: string
 }
 
 /**
@@ -311,6 +335,13 @@ export interface MonitoringCoordinator {
     error: unknown,
     options: { readonly component: string; readonly channel?: string | undefined }
   ) => Effect.Effect<HandledError>
+  /**
+   * Clears a component's error state (the original's `reset_error_state`): drops its kept error contexts and its
+   * count towards the recovery policy, moves it `Error -> Stopped` through `ComponentCoordinator.transition` (it is
+   * started again by the application or a recovery), and moves its `Recovery` machine `Failed -> Idle` if it is still
+   * in `Failed` (through the machine `RecoveryCoordinator.machine` returns). Never fails.
+   */
+  readonly resetError: (component: string) => Effect.Effect<ResetResult>
   readonly lastError: Effect.Effect<Option.Option<ErrorContext>>
   /** The error contexts kept, oldest first. */
   readonly errors: Effect.Effect<ReadonlyArray<ErrorContext>>

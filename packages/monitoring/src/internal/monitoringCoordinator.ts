@@ -6,6 +6,7 @@ import * as BufferManager from "@core-stability/coordinator/BufferManager"
 import * as LockError from "@core-stability/locks/LockError"
 import * as LockRegistry from "@core-stability/locks/LockRegistry"
 import type { ErrorInfo, RecoveryAttempt } from "@core-stability/recovery/RecoveryLogger"
+import * as StateMachine from "@core-stability/state-machine/StateMachine"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -315,6 +316,58 @@ export class MonitoringImpl implements Api.MonitoringCoordinator {
           this.history.push(context)
           if (this.history.length > this.errorHistorySize) this.history.shift()
           return { context, awaitRecovery: Effect.succeedNone }
+        })
+      )
+    )
+  }
+
+  resetError(component: string): Effect.Effect<Api.ResetResult> {
+    return Effect.gen(this, function*() {
+      // the books first, in one synchronous step
+      const before = this.history.length
+      for (let i = this.history.length - 1; i >= 0; i--) {
+        if (this.history[i]!.component === component) this.history.splice(i, 1)
+      }
+      const cleared = before - this.history.length
+      this.sinceRecovery.delete(component)
+      const state = yield* Effect.option(this.options.components.state(component))
+      let transition = "unknown component"
+      if (Option.isSome(state)) {
+        if (state.value !== "Error") transition = "not-in-error"
+        else {
+          const moved = yield* Effect.either(
+            this.options.components.transition(component, "Stopped", { reason: "error reset" })
+          )
+          transition = moved._tag === "Right" ? "moved" : `refused: ${info(moved.left).message}`
+        }
+      }
+      let recovery = "no-coordinator"
+      if (this.options.recovery !== undefined) {
+        const machine = yield* this.options.recovery.machine(component)
+        if ((yield* StateMachine.get(machine)) !== "Failed") recovery = "not-failed"
+        else {
+          const moved = yield* Effect.either(StateMachine.transitionTo(machine, "Idle", { reason: "error reset" }))
+          recovery = moved._tag === "Right" ? "reset" : `refused: ${info(moved.left).message}`
+        }
+      }
+      yield* Effect.logInfo("error state reset").pipe(Effect.annotateLogs({ component, transition, recovery }))
+      const result: Api.ResetResult = {
+        component,
+        cleared,
+        state: Option.getOrUndefined(state),
+        transition,
+        recovery
+      }
+      return result
+    }).pipe(
+      // like handleError, a reset never fails: a service dying half-way is logged
+      Effect.catchAllCause((cause) =>
+        Effect.as(Effect.logError("monitoring could not fully reset an error state", cause), {
+          component,
+          cleared: 0,
+          state: undefined,
+          transition: "unknown",
+          recovery: "reset-failed"
         })
       )
     )
