@@ -6,6 +6,7 @@
  * keep a permit when a fiber is interrupted at a preemption point, which would lock the test clock).
  */
 import * as CleanupCoordinator from "@core-stability/cleanup/CleanupCoordinator"
+import type * as CleanupStep from "@core-stability/cleanup/CleanupStep"
 import { Explore } from "@core-stability/testing"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Option, Scope } from "effect"
@@ -23,11 +24,59 @@ const bounded = <A, E, R>(
         Effect.die(new Error(`${what} hangs; coordinator status: ${JSON.stringify(status)}`))))
 
 /**
+ * A scenario over a fresh coordinator in its own Scope: `body`, then closing the Scope (whose finalizer, a shutdown,
+ * must complete instead of waiting forever), then `afterClose`.
+ */
+const scenario = (
+  body: (coordinator: CleanupCoordinator.CleanupCoordinator) => Effect.Effect<void, unknown>,
+  afterClose: (coordinator: CleanupCoordinator.CleanupCoordinator) => Effect.Effect<void, unknown> = () => Effect.void
+): Effect.Effect<void, unknown> =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const coordinator = yield* Scope.extend(CleanupCoordinator.make(), scope)
+    yield* body(coordinator)
+    yield* bounded(coordinator, "closing the coordinator's scope", Scope.close(scope, Exit.void))
+    yield* afterClose(coordinator)
+  })
+
+/** A resource that counts how often it was acquired and released. */
+const countedResource = () => {
+  const counts = { acquired: 0, released: 0 }
+  const resource: CleanupStep.CleanupResource<void> = {
+    name: "r",
+    acquire: Effect.sync(() => {
+      counts.acquired++
+    }),
+    release: () =>
+      Effect.sync(() => {
+        counts.released++
+      })
+  }
+  return { counts, resource }
+}
+
+/** Replays one seed of `program`: the interleaving that found a bug. */
+const replay = (title: string, program: Effect.Effect<void, unknown>, seed: number) =>
+  it.live(title, () =>
+    Effect.gen(function*() {
+      const summary = yield* Explore.explore(program, { seed, runs: 1 })
+      assert.strictEqual(summary.runs, 1)
+    }), 30_000)
+
+/** Explores `program` over 200 seeded interleavings, which must reach more than one schedule. */
+const explored = (title: string, program: Effect.Effect<void, unknown>) =>
+  it.live(title, () =>
+    Effect.gen(function*() {
+      const summary = yield* Explore.explore(program, { runs: 200 })
+      assert.isAbove(summary.distinctSchedules, 1)
+    }), 120_000)
+
+/**
  * Regression (adversarial review, bug 1): `shutdown` decided to start a run (lifecycle `Running`, a fresh Deferred)
  * under its lock and forked the run fiber in a later, interruptible step. A caller interrupted in between left the
  * coordinator `Running` with no run fiber: every later `shutdown`, the Scope finalizer included, waited forever and
  * `reset` failed with `CleanupInProgressError` forever. The prefix of this scenario is the reviewer's repro, so seed
- * 15 still reaches the window.
+ * 15 still reaches the window (which is also why it does not use `scenario`).
  */
 const interruptedStart = Effect.gen(function*() {
   const scope = yield* Scope.make()
@@ -55,30 +104,18 @@ const interruptedStart = Effect.gen(function*() {
 })
 
 describe("CleanupCoordinator: interrupting the caller that starts the run", () => {
-  it.live(
+  replay(
     "replay seed 15 (the reviewer's failing interleaving): the run still happens, exactly once",
-    () =>
-      Effect.gen(function*() {
-        const summary = yield* Explore.explore(interruptedStart, { seed: 15, runs: 1 })
-        assert.strictEqual(summary.runs, 1)
-      }),
-    30_000
+    interruptedStart,
+    15
   )
-
-  it.live(
-    "explored over 200 seeds: a later shutdown, the Scope finalizer and reset never hang",
-    () =>
-      Effect.gen(function*() {
-        const summary = yield* Explore.explore(interruptedStart, { runs: 200 })
-        assert.isAbove(summary.distinctSchedules, 1)
-      }),
-    120_000
-  )
+  explored("explored over 200 seeds: a later shutdown, the Scope finalizer and reset never hang", interruptedStart)
 })
 
 /**
  * `reset` restores the phase machine and reopens registration as one step: an interrupted reset either happened or
- * did not, and a later reset and run work.
+ * did not, and a later reset and run work. Written out in full (not with `scenario`) so that seed 13 still replays
+ * the interleaving that found the bug: the schedule depends on the program's exact steps.
  */
 const interruptedReset = Effect.gen(function*() {
   const scope = yield* Scope.make()
@@ -102,28 +139,19 @@ const interruptedReset = Effect.gen(function*() {
 })
 
 /** `acquire` acquires and registers the release as one uninterruptible step: nothing acquired goes unreleased. */
-const interruptedAcquire = Effect.gen(function*() {
-  const scope = yield* Scope.make()
-  const coordinator = yield* Scope.extend(CleanupCoordinator.make(), scope)
-  let acquired = 0
-  let released = 0
-  const caller = yield* Effect.fork(coordinator.acquire({
-    name: "r",
-    acquire: Effect.sync(() => {
-      acquired++
-    }),
-    release: () =>
-      Effect.sync(() => {
-        released++
-      })
-  }))
-  yield* Effect.yieldNow()
-  yield* Fiber.interrupt(caller)
-  const report = yield* bounded(coordinator, "a shutdown after an interrupted acquire", coordinator.shutdown)
-  assert.isAtMost(acquired, 1)
-  assert.strictEqual(released, acquired)
-  assert.strictEqual(report.steps.length, acquired)
-  yield* bounded(coordinator, "closing the coordinator's scope", Scope.close(scope, Exit.void))
+const interruptedAcquire = Effect.suspend(() => {
+  const { counts, resource } = countedResource()
+  return scenario((coordinator) =>
+    Effect.gen(function*() {
+      const caller = yield* Effect.fork(coordinator.acquire(resource))
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(caller)
+      const report = yield* bounded(coordinator, "a shutdown after an interrupted acquire", coordinator.shutdown)
+      assert.isAtMost(counts.acquired, 1)
+      assert.strictEqual(counts.released, counts.acquired)
+      assert.strictEqual(report.steps.length, counts.acquired)
+    })
+  )
 })
 
 /**
@@ -131,71 +159,42 @@ const interruptedAcquire = Effect.gen(function*() {
  * shutdown and the Scope finalizer complete, and the resource is released exactly as often as it was acquired (once
  * at most, even when a reset raced in between: a released resource does not come back after `reset`).
  */
-const interruptedEverything = Effect.gen(function*() {
-  const scope = yield* Scope.make()
-  const coordinator = yield* Scope.extend(CleanupCoordinator.make(), scope)
-  let acquired = 0
-  let released = 0
-  yield* coordinator.register({ name: "a", run: Effect.void })
-  const callers = yield* Effect.all([
-    Effect.fork(coordinator.shutdown),
-    Effect.fork(coordinator.acquire({
-      name: "r",
-      acquire: Effect.sync(() => {
-        acquired++
+const interruptedEverything = Effect.suspend(() => {
+  const { counts, resource } = countedResource()
+  return scenario(
+    (coordinator) =>
+      Effect.gen(function*() {
+        yield* coordinator.register({ name: "a", run: Effect.void })
+        const callers = yield* Effect.all([
+          Effect.fork(coordinator.shutdown),
+          Effect.fork(coordinator.acquire(resource)),
+          Effect.fork(coordinator.reset),
+          Effect.fork(coordinator.shutdown)
+        ])
+        yield* Effect.yieldNow()
+        yield* Fiber.interruptAll(callers)
+        const report = yield* bounded(coordinator, "a last shutdown", coordinator.shutdown)
+        assert.strictEqual(report.status, "Completed")
       }),
-      release: () =>
-        Effect.sync(() => {
-          released++
-        })
-    })),
-    Effect.fork(coordinator.reset),
-    Effect.fork(coordinator.shutdown)
-  ])
-  yield* Effect.yieldNow()
-  yield* Fiber.interruptAll(callers)
-  const report = yield* bounded(coordinator, "a last shutdown", coordinator.shutdown)
-  assert.strictEqual(report.status, "Completed")
-  yield* bounded(coordinator, "closing the coordinator's scope", Scope.close(scope, Exit.void))
-  // acquired while registration was open: released by a run, once; acquired after it closed: released at once
-  assert.isAtMost(acquired, 1)
-  assert.strictEqual(released, acquired)
+    // acquired while registration was open: released by a run, once; acquired after it closed: released at once
+    () =>
+      Effect.sync(() => {
+        assert.isAtMost(counts.acquired, 1)
+        assert.strictEqual(counts.released, counts.acquired)
+      })
+  )
 })
 
 describe("CleanupCoordinator: interrupting reset, acquire, and everything at once", () => {
-  it.live(
+  replay(
     "replay seed 13 (half a reset before the fix: machine NotStarted, registration still closed)",
-    () =>
-      Effect.gen(function*() {
-        const summary = yield* Explore.explore(interruptedReset, { seed: 13, runs: 1 })
-        assert.strictEqual(summary.runs, 1)
-      }),
-    30_000
+    interruptedReset,
+    13
   )
-
-  it.live(
-    "an interrupted reset happened entirely or not at all (explored over 200 seeds)",
-    () =>
-      Effect.gen(function*() {
-        const summary = yield* Explore.explore(interruptedReset, { runs: 200 })
-        assert.isAbove(summary.distinctSchedules, 1)
-      }),
-    120_000
-  )
-
-  it.live("an interrupted acquire leaves nothing unreleased (explored over 200 seeds)", () =>
-    Effect.gen(function*() {
-      const summary = yield* Explore.explore(interruptedAcquire, { runs: 200 })
-      assert.isAbove(summary.distinctSchedules, 1)
-    }), 120_000)
-
-  it.live(
+  explored("an interrupted reset happened entirely or not at all (explored over 200 seeds)", interruptedReset)
+  explored("an interrupted acquire leaves nothing unreleased (explored over 200 seeds)", interruptedAcquire)
+  explored(
     "interrupted shutdowns, acquire and reset together never hang (explored over 200 seeds)",
-    () =>
-      Effect.gen(function*() {
-        const summary = yield* Explore.explore(interruptedEverything, { runs: 200 })
-        assert.isAbove(summary.distinctSchedules, 1)
-      }),
-    120_000
+    interruptedEverything
   )
 })
