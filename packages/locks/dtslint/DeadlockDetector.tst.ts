@@ -3,7 +3,7 @@ import * as LockConfig from "@core-stability/locks/LockConfig"
 import type { DeadlockDetected, LockError, PotentialDeadlock } from "@core-stability/locks/LockError"
 import * as OrderedLock from "@core-stability/locks/OrderedLock"
 import * as OrderedRWLock from "@core-stability/locks/OrderedRWLock"
-import { Effect, type Scope } from "effect"
+import { Effect, type Exit, Fiber, type Scope } from "effect"
 import { describe, expect, test } from "tstyche"
 
 describe("DeadlockDetector", () => {
@@ -39,5 +39,29 @@ describe("DeadlockDetector", () => {
     expect(LockConfig.layer).type.toBeCallableWith({ detection: { potential: "warn", actual: "off" } })
     expect(LockConfig.layer).type.not.toBeCallableWith({ detection: { potential: "log" } })
     expect(LockConfig.layer).type.not.toBeCallableWith({ detection: { actual: "warn" } })
+  })
+
+  test("join and await mirror Fiber.join and Fiber.await, with DeadlockDetected added", () => {
+    const fiber = Effect.runFork(Effect.fail("boom" as const).pipe(Effect.as(1)))
+    expect(DeadlockDetector.join(fiber)).type.toBe<Effect.Effect<number, "boom" | DeadlockDetected>>()
+    expect(DeadlockDetector.await(fiber)).type.toBe<Effect.Effect<Exit.Exit<number, "boom">, DeadlockDetected>>()
+  })
+
+  test("only runtime fibers can be joined: a composite fiber has no place in the wait-for graph", () => {
+    const fiber = Effect.runFork(Effect.succeed(1))
+    expect(DeadlockDetector.join).type.not.toBeCallableWith(Fiber.map(fiber, (n) => n + 1))
+    expect(DeadlockDetector.await).type.not.toBeCallableWith(Fiber.zip(fiber, fiber))
+  })
+
+  test("a wait-for link is narrowed by via", () => {
+    const link = {} as DeadlockDetector.WaitForEdge
+    if (link.via === "join") {
+      expect(link.lock).type.toBe<undefined>()
+      expect(link.reason).type.toBe<"joins">()
+    } else {
+      expect(link.lock.name).type.toBe<string>()
+      expect(link.reason).type.toBe<"holds" | "queued-ahead">()
+    }
+    expect(link.waitedMs).type.toBe<number>()
   })
 })

@@ -54,11 +54,14 @@ export type Sites = "none" | "call-site" | "stack"
 export type PotentialReaction = "fail" | "warn" | "off"
 
 /**
- * What happens when a fiber starts a wait that closes a cycle of the wait-for graph (an actual deadlock).
+ * What happens when a fiber starts a wait that closes a cycle of the wait-for graph (an actual deadlock). The waits
+ * are lock waits and joins made with `DeadlockDetector.join` / `await`.
  *
  * - `"fail"` (the default): the fiber whose wait closed the cycle fails with `DeadlockDetected` instead of waiting;
- *   the others proceed once it releases what it holds. It costs nothing on uncontended acquisitions.
- * - `"off"`: the fibers wait until a timeout, if any, expires.
+ *   the others proceed once it releases what it holds (a fiber joining it, once it exits). It costs nothing on
+ *   uncontended acquisitions.
+ * - `"off"`: the fibers wait until a timeout, if any, expires. Join edges are still recorded (they show in the
+ *   wait-for graph and in `LockTimeout` reports), but no wait is checked.
  *
  * @since 0.1.0
  * @category models

@@ -181,8 +181,9 @@ export class LockTimeout extends Data.TaggedError("LockTimeout")<{
   readonly waiters: ReadonlyArray<WaitingRequest>
   /**
    * The wait-for graph seen from this request when it timed out, a few fibers deep: whom it waited for, whom those
-   * wait for. A blocker with no link of its own runs, or waits on something the wait-for graph cannot see (a
-   * `Deferred`, a join, a sleep): the waits the timeout is the fallback for.
+   * wait for, lock waits and `DeadlockDetector.join`s alike. A blocker with no link of its own runs, or waits on
+   * something the wait-for graph cannot see (a `Deferred`, a plain `Fiber.join`, a sleep): the waits the timeout is
+   * the fallback for.
    */
   readonly waitFor: ReadonlyArray<WaitForLink>
 }> {
@@ -254,42 +255,81 @@ export class PotentialDeadlock extends Data.TaggedError("PotentialDeadlock")<{
 }
 
 /**
- * One edge of the wait-for graph: `waiter` waits for `lock` because `blocker` holds it (`"holds"`) or is queued
- * ahead of it (`"queued-ahead"`: FIFO hand-over, and writer preference makes a reader wait for a queued writer), or
- * `waiter` is suspended joining `blocker` (`"joins"`: kept for reports built by earlier versions; joins are no longer
- * edges, since Effect 3 gives no reliable signal of who joins whom, and a lock-join cycle ends with the timeout).
+ * One edge of the wait-for graph, either a lock wait or a join (`via`). Both variants have the same fields, so code
+ * that only prints them needs no narrowing; narrow on `via` to read `lock` and the modes as defined.
  *
  * @since 0.1.0
  * @category models
  */
-export interface WaitForLink {
+export type WaitForLink = LockWaitLink | JoinWaitLink
+
+/**
+ * A lock wait: `waiter` waits for `lock` because `blocker` holds it (`"holds"`) or is queued ahead of it
+ * (`"queued-ahead"`: FIFO hand-over, and writer preference makes a reader wait for a queued writer).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LockWaitLink {
+  readonly via: "lock"
   readonly waiter: string
   /** The mode the waiter asked for, and where. */
-  readonly mode: AccessMode | undefined
+  readonly mode: AccessMode
   readonly site: string | undefined
-  readonly lock: LockDescription | undefined
+  readonly lock: LockDescription
   readonly blocker: string
-  readonly reason: "holds" | "queued-ahead" | "joins"
+  readonly reason: "holds" | "queued-ahead"
   /** How the blocker holds or asks for the lock, and where it took or asked for it. */
-  readonly blockerMode: AccessMode | undefined
+  readonly blockerMode: AccessMode
   readonly blockerSite: string | undefined
 }
 
 /**
+ * A join: `waiter` is suspended in `DeadlockDetector.join` / `DeadlockDetector.await` until `blocker`, the joined
+ * fiber, exits. A join holds nothing, so it has no lock and no modes; `site` is where the join was called. Joins made
+ * with `Fiber.join` / `Fiber.await` are not edges: Effect 3 keeps no reliable record of who joins whom (see
+ * `docs/deadlocks.md`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface JoinWaitLink {
+  readonly via: "join"
+  /** The joining fiber. */
+  readonly waiter: string
+  readonly mode: undefined
+  /** Where the join was called. */
+  readonly site: string | undefined
+  readonly lock: undefined
+  /** The joined fiber. */
+  readonly blocker: string
+  readonly reason: "joins"
+  readonly blockerMode: undefined
+  readonly blockerSite: undefined
+}
+
+/**
  * An actual deadlock, found the moment the wait that closes it starts (no polling, no timeout). The fiber whose wait
- * closed the cycle is the victim: its acquisition fails with this error instead of waiting, so it can release what
- * it holds, roll back and retry, and every other fiber of the cycle proceeds. The idea follows the exact wait-for
- * graph of database lock managers; parking_lot and Java's `ThreadMXBean` find such cycles later, by polling.
+ * closed the cycle is the victim: its acquisition (or its `DeadlockDetector.join`) fails with this error instead of
+ * waiting, so it can release what it holds, roll back and retry, and every other fiber of the cycle proceeds. The
+ * idea follows the exact wait-for graph of database lock managers; parking_lot and Java's `ThreadMXBean` find such
+ * cycles later, by polling.
+ *
+ * The victim's wait is `cycle[0]`: a lock wait (`lock` and `mode` are set, `joined` is `undefined`) or a join
+ * (`joined` names the joined fiber, `lock` and `mode` are `undefined`).
  *
  * @since 0.1.0
  * @category errors
  */
 export class DeadlockDetected extends Data.TaggedError("DeadlockDetected")<{
-  /** The lock the victim asked for. */
-  readonly lock: LockDescription
-  readonly mode: AccessMode
+  /** The lock the victim asked for; `undefined` when the victim's wait is a join. */
+  readonly lock: LockDescription | undefined
+  readonly mode: AccessMode | undefined
+  /** The fiber the victim was joining, when the victim's wait is a join (`DeadlockDetector.join` / `await`). */
+  readonly joined: string | undefined
   /** The victim. */
   readonly fiber: string
+  /** Where the victim asked for the lock, or called the join. */
   readonly site: string | undefined
   /** The cycle, starting with the victim's wait and ending with a wait for the victim. */
   readonly cycle: ReadonlyArray<WaitForLink>

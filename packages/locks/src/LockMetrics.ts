@@ -81,8 +81,9 @@ export const orderViolations: Metric.Metric.Counter<number> = internal.orderViol
 export const potentialDeadlocks: Metric.Metric.Counter<number> = internal.potentialDeadlocks
 
 /**
- * `lock_deadlocks`: actual deadlocks broken: the victim's acquisition failed with `DeadlockDetected`. Tagged with
- * the class the victim asked for.
+ * `lock_deadlocks`: actual deadlocks broken: the victim's acquisition (or `DeadlockDetector.join`) failed with
+ * `DeadlockDetected`. Tagged with the class the victim asked for; a join victim, which asked for no lock, is tagged
+ * `lock: "(join)"`, `mode: "join"`.
  *
  * @since 0.1.0
  * @category metrics

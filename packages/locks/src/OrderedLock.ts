@@ -299,8 +299,9 @@ export const heldByCurrentFiber: (lock: OrderedLock) => Effect.Effect<boolean> =
  * fiber that starts it, e.g. a background refresher started while a lock is held: it may take those locks (waiting
  * for them like any other fiber) instead of failing with a `held-by-ancestor` or `rank-inversion` violation.
  *
- * The child still never owns the parent's locks; only the order check differs. Joining it while holding a lock
- * it needs is a deadlock the exact wait-for graph does not see (joins are not edges): give such waits a timeout.
+ * The child still never owns the parent's locks; only the order check differs. Joining it while holding a lock it
+ * needs is a deadlock: join it with `DeadlockDetector.join` (or `await`), whose wait is an edge of the wait-for graph,
+ * and the cycle is broken the moment it forms; a plain `Fiber.join` is invisible to the detector and needs a timeout.
  *
  * @example
  * ```ts

@@ -4,7 +4,9 @@
  * own live fiber (the fibers run one after another, each started when the previous one is done), in a fresh registry
  * each; the verdicts must match. The locks run in `"warn"` order mode, so the declared ranks log and the learned
  * graph decides. Then the chain cache, the reactions, the reports, the go-deadlock rows, actual deadlocks of 2, 3 and
- * 5 fibers, read/write waits, joins left to the timeout fallback (no false positives from `Deferred.await`), the timeout fallback, the graph export and forgetting a class.
+ * 5 fibers, read/write waits, plain `Fiber.join`s left to the timeout fallback (no false positives from
+ * `Deferred.await`), the timeout fallback, the graph export and forgetting a class. Joins through
+ * `DeadlockDetector.join` / `await`, which are edges: `joins.test.ts`.
  */
 import { Explore, Watchdog } from "@core-stability/testing"
 import { assert, describe, it } from "@effect/vitest"
@@ -374,7 +376,8 @@ describe("chain cache and reactions", () => {
         cacheHits: 0,
         checks: 0,
         reports: 0,
-        deadlocks: 0
+        deadlocks: 0,
+        joins: 0
       })
     }).pipe(Effect.provide(LockConfig.layer({ mode: "warn" })), Effect.provide(LockRegistry.layer), quiet))
 })
@@ -660,9 +663,10 @@ describe("actual deadlocks", () => {
       yield* assertNoLeaks
     }).pipe(Effect.provide(plain), Effect.provide(LockRegistry.layer)))
 
-  it.effect("a fiber that holds a lock and joins a fiber that needs it: not an edge, the timeout fallback ends it", () =>
+  it.effect("a holder that joins a fiber that needs its lock with a plain Fiber.join: the timeout fallback ends it", () =>
     Effect.gen(function*() {
-      // Joins are not wait-for edges (Effect 3 keeps no reliable record of who joins whom: see deadlocks.md)
+      // A plain Fiber.join is not a wait-for edge (Effect 3 keeps no reliable record of who joins whom: see
+      // deadlocks.md); DeadlockDetector.join is (joins.test.ts)
       const l = yield* OrderedLock.make({ name: "L", rank: 1, timeout: "10 millis" })
       const exit = yield* OrderedLock.withLock(
         l,

@@ -17,7 +17,7 @@ const outcome = <A>(exit: Exit.Exit<A, LockError>): Outcome => {
   return {
     error: error._tag,
     rule: error._tag === "LockOrderViolation" ? error.rule : undefined,
-    lock: error.lock.name,
+    lock: error.lock?.name ?? "(join)",
     held: "held" in error ? error.held.map((h) => h.lock.name).join(" > ") : ""
   }
 }

@@ -20,6 +20,8 @@
  * - `findWaitCycle` (in `waitFor`, when a fiber is about to queue, every mode): the wait-for graph is exact in these
  *   structures (a waiter knows its fiber and lock, a lock its holders and queue, `waitOf` maps a fiber to its
  *   wait), so a cycle is found the moment the wait that closes it starts.
+ * - `beginJoin` / `endJoin` (`DeadlockDetector.join` / `await`): a `JoinWait` is a wait-for edge "joiner -> joinee"
+ *   for exactly the duration of the join; `findJoinCycle` checks it when it starts, and lock waits follow it.
  */
 import type * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
@@ -40,6 +42,7 @@ import {
   DeadlockDetected,
   type DependencyLink,
   type HeldLock,
+  type JoinWaitLink,
   type LockDescription,
   type LockError,
   LockOrderViolation,
@@ -174,6 +177,10 @@ export class Registry {
   readonly graph = new DependencyGraph()
   /** Actual deadlocks broken (victims failed with `DeadlockDetected`). */
   deadlocks = 0
+  /** The joins made in this registry that are waiting now (`DeadlockDetector.join` / `await`). */
+  readonly joins = new Set<JoinWait>()
+  /** Join waits recorded as wait-for edges since the registry was made. */
+  joinWaits = 0
   #nextId = 0
 
   /** The class of that name; throws when it exists with another rank (two declarations disagree). */
@@ -371,6 +378,24 @@ export class Waiter {
   deadlock: DeadlockDetected | undefined = undefined
   resume: ((effect: Effect.Effect<void>) => void) | undefined = undefined
   constructor(readonly pending: Pending, readonly since: number, readonly clock: Clock.Clock) {}
+}
+
+/**
+ * A join made with `DeadlockDetector.join` / `await`: the wait-for edge "joiner -> joinee", registered in the joiner's
+ * registry from the moment the join starts waiting until it ends (success, failure or interruption).
+ */
+export class JoinWait {
+  /** Registered: the edge is in the wait-for graph. */
+  active = false
+  constructor(
+    readonly joiner: AnyFiber,
+    readonly joinee: AnyFiber,
+    readonly registry: Registry,
+    readonly site: Site | undefined,
+    readonly span: Tracer.AnySpan | undefined,
+    /** When the join started (ms, from the joiner's Clock). */
+    readonly since: number
+  ) {}
 }
 
 /** The state of one lock. */
@@ -986,13 +1011,13 @@ const learn = (
 // -----------------------------------------------------------------------------
 
 /**
- * The queued wait of each fiber waiting in `"off"` mode (a fiber waits for one lock at a time); a fiber waiting in a
- * checking mode keeps it in its record (`FiberLocks.waiting`).
+ * The wait of each fiber that waits for a lock in `"off"` mode or joins a fiber (a fiber waits for one thing at a
+ * time); a fiber waiting for a lock in a checking mode keeps it in its record (`FiberLocks.waiting`).
  */
-const waitingOn = new WeakMap<AnyFiber, Waiter>()
+const waitingOn = new WeakMap<AnyFiber, Waiter | JoinWait>()
 
-/** The queued wait of a fiber, if any. */
-const waitOf = (fiber: AnyFiber): Waiter | undefined => {
+/** The queued lock wait or the join of a fiber, if any. */
+const waitOf = (fiber: AnyFiber): Waiter | JoinWait | undefined => {
   const record = fiber.getFiberRef(currentFiberLocks)
   if (record.fiber === fiber && record.waiting !== undefined) return record.waiting
   return waitingOn.get(fiber)
@@ -1025,53 +1050,75 @@ export const blockersOf = (
   return result
 }
 
-/**
- * One step of a wait-for path: a lock wait and the blocker it waits for. (`"Join"` steps are no longer produced: see
- * `findWaitCycle`; the shape stays for the rendering of `"joins"` links.)
- */
+/** One step of a wait-for path: a lock wait and the blocker it waits for, or a join. */
 type WaitStep =
   | { readonly _tag: "Lock"; readonly pending: Pending; readonly blocker: Blocker }
-  | { readonly _tag: "Join"; readonly joiner: AnyFiber; readonly joined: AnyFiber }
+  | { readonly _tag: "Join"; readonly wait: JoinWait }
 
 /**
  * The wait-for cycle the pending request would close by queueing, if any: a depth-first search from its blockers,
- * through the lock waits of the fibers they belong to, back to the requesting fiber. Earlier cycles were broken when
- * they formed, so a new one goes through this wait.
+ * through the lock waits and joins of the fibers they belong to, back to the requesting fiber. Earlier cycles were
+ * broken when they formed, so a new one goes through this wait.
  *
  * Cost, so that a wait starts in O(1) amortised instead of walking the queue (with n fibers queued on one lock, the
  * walk made every wave of n acquisitions O(n^2)):
- * - A cycle comes back to the requester through a lock it holds (it is queued nowhere yet, so it is nobody's
- *   queued-ahead blocker): a requester that holds no lock cannot close a cycle, and the search is skipped.
+ * - A cycle comes back to the requester through a lock it holds, or through a join of the requester (it is queued
+ *   nowhere yet, so it is nobody's queued-ahead blocker): a requester that holds no lock and that nobody joins cannot
+ *   close a cycle, and the search is skipped (one counter read while no join waits anywhere).
  * - A fiber queued on a lock waits on that lock only, so from a lock's queue the only way out is through its holders.
  *   A writer's queued-ahead blockers each wait for a subset of the writer's own blockers: it follows the holders only.
  *   A reader follows the writer holding the lock and the first writer queued ahead of it (which leads to every
  *   holder); the other writers ahead lead to the same holders.
+ * - A join has one way out: the joined fiber.
  *
- * Joins are not edges. A suspended fiber's `_asyncBlockingOn` is set by `Fiber.join` / `Fiber.await` to the joined
- * fiber's id, but also by `Deferred.await` to the id of the fiber that created the Deferred, and it stays set while a
- * resume is pending; Effect 3 keeps no reliable record of which fiber joins which. Treating it as a join made false
- * positives (a holder awaiting a Deferred the requester created), so a lock-join cycle is left to the timeout fallback.
+ * Only joins made through `DeadlockDetector.join` / `await` are edges. A suspended fiber's `_asyncBlockingOn` is set
+ * by `Fiber.join` / `Fiber.await` to the joined fiber's id, but also by `Deferred.await` to the id of the fiber that
+ * created the Deferred, and it stays set while a resume is pending; Effect 3 keeps no reliable record of which fiber
+ * joins which. Treating it as a join made false positives (a holder awaiting a Deferred the requester created), so
+ * a plain `Fiber.join` is left to the timeout fallback.
  */
 const findWaitCycle = (p: Pending): ReadonlyArray<WaitStep> | undefined => {
-  if (ownerlessHolds === 0 && p.owner !== undefined && p.owner.held.length === 0) return undefined
-  const victim = p.fiber
+  if (
+    ownerlessHolds === 0 && p.owner !== undefined && p.owner.held.length === 0 &&
+    (activeJoins === 0 || !joinedBy.has(p.fiber))
+  ) return undefined
+  return cycleThrough(p.fiber, p)
+}
+
+/** The cycle a join would close by waiting, if any: the search of `findWaitCycle`, starting with the join edge. */
+const findJoinCycle = (wait: JoinWait): ReadonlyArray<WaitStep> | undefined => cycleThrough(wait.joiner, wait)
+
+/** A depth-first search from `start` (the victim's new wait, not registered yet) back to `victim`. */
+const cycleThrough = (victim: AnyFiber, start: Pending | JoinWait): ReadonlyArray<WaitStep> | undefined => {
   const path: Array<WaitStep> = []
   const visited = new Set<AnyFiber>()
-  const visit = (pending: Pending, self: Waiter | undefined): boolean => {
+  const visitFiber = (fiber: AnyFiber): boolean => {
+    if (fiber === victim) return true
+    if (visited.has(fiber)) return false
+    visited.add(fiber)
+    const wait = waitOf(fiber)
+    if (wait === undefined) return false
+    if (wait instanceof JoinWait) return wait.active && visitJoin(wait)
+    return wait.queued && visitLock(wait.pending, wait)
+  }
+  const visitLock = (pending: Pending, self: Waiter | undefined): boolean => {
     for (const blocker of cycleBlockers(pending.req.lock, pending.fiber, pending.req.access, self)) {
       path.push({ _tag: "Lock", pending, blocker })
-      const fiber = blockerFiber(blocker)
-      if (fiber === victim) return true
-      if (!visited.has(fiber)) {
-        visited.add(fiber)
-        const wait = waitOf(fiber)
-        if (wait !== undefined && wait.queued && visit(wait.pending, wait)) return true
-      }
+      if (visitFiber(blockerFiber(blocker))) return true
       path.pop()
     }
     return false
   }
-  return visit(p, undefined) ? path : undefined
+  const visitJoin = (wait: JoinWait): boolean => {
+    // a joined fiber that has exited waits for nothing: its joiner is about to resume
+    if (wait.joinee.unsafePoll() !== null) return false
+    path.push({ _tag: "Join", wait })
+    if (visitFiber(wait.joinee)) return true
+    path.pop()
+    return false
+  }
+  const found = start instanceof JoinWait ? visitJoin(start) : visitLock(start, undefined)
+  return found ? path : undefined
 }
 
 /** The blockers a cycle search follows (see `findWaitCycle`): the holders, and for a reader one writer queued ahead. */
@@ -1095,6 +1142,7 @@ const cycleBlockers = (lock: LockState, fiber: AnyFiber, access: Access, self: W
 export const describeWaitStep = (pending: Pending, blocker: Blocker): WaitForLink => {
   const lock = pending.req.lock
   return {
+    via: "lock",
     waiter: fiberLabel(pending.fiber),
     mode: lock.modeOf(pending.req.access),
     site: siteText(pending.req.site, pending.span),
@@ -1110,17 +1158,21 @@ export const describeWaitStep = (pending: Pending, blocker: Blocker): WaitForLin
   }
 }
 
+/** A join as a wait-for link. */
+export const describeJoin = (wait: JoinWait): JoinWaitLink => ({
+  via: "join",
+  waiter: fiberLabel(wait.joiner),
+  mode: undefined,
+  site: siteText(wait.site, wait.span),
+  lock: undefined,
+  blocker: fiberLabel(wait.joinee),
+  reason: "joins",
+  blockerMode: undefined,
+  blockerSite: undefined
+})
+
 const describeStep = (step: WaitStep): WaitForLink =>
-  step._tag === "Lock" ? describeWaitStep(step.pending, step.blocker) : {
-    waiter: fiberLabel(step.joiner),
-    mode: undefined,
-    site: undefined,
-    lock: undefined,
-    blocker: fiberLabel(step.joined),
-    reason: "joins",
-    blockerMode: undefined,
-    blockerSite: undefined
-  }
+  step._tag === "Lock" ? describeWaitStep(step.pending, step.blocker) : describeJoin(step.wait)
 
 /** Without a held stack (`"off"` mode): the victim's holds that the cycle goes through. */
 const victimHolds = (victim: AnyFiber, cycle: ReadonlyArray<WaitStep>, now: number): Array<HeldLock> => {
@@ -1141,11 +1193,94 @@ const deadlockError = (p: Pending, cycle: ReadonlyArray<WaitStep>, clock: Clock.
   return new DeadlockDetected({
     lock: lock.describe(),
     mode: lock.modeOf(p.req.access),
+    joined: undefined,
     fiber: fiberLabel(p.fiber),
     site: siteText(p.req.site, p.span),
     cycle: cycle.map(describeStep),
     held: p.owner === undefined ? victimHolds(p.fiber, cycle, now) : heldStack(p.owner, now)
   })
+}
+
+// -----------------------------------------------------------------------------
+// joins
+// -----------------------------------------------------------------------------
+
+/** Joins waiting now, in every registry: while there are none, no search needs to ask whether a fiber is joined. */
+let activeJoins = 0
+
+/** How many joins wait for each fiber now. */
+const joinedBy = new WeakMap<AnyFiber, number>()
+
+/** The metric tags of a join victim: it asked for no lock. */
+const joinTags: ReadonlyArray<MetricLabel.MetricLabel> = [
+  MetricLabel.make("lock", "(join)"),
+  MetricLabel.make("mode", "join")
+]
+
+/** The victim's own holds: its held stack when it has one, else (`"off"` mode) the holds the cycle goes through. */
+const holdsOfVictim = (fiber: AnyFiber, cycle: ReadonlyArray<WaitStep>, now: number): Array<HeldLock> => {
+  const record = fiber.getFiberRef(currentFiberLocks)
+  return record.fiber === fiber && record.held.length > 0 ? heldStack(record, now) : victimHolds(fiber, cycle, now)
+}
+
+const joinDeadlockError = (
+  wait: JoinWait,
+  cycle: ReadonlyArray<WaitStep>,
+  now: number,
+  settings: Settings
+): DeadlockDetected => {
+  wait.registry.deadlocks++
+  if (settings.metrics) metrics.deadlocks.unsafeUpdate(1, joinTags)
+  return new DeadlockDetected({
+    lock: undefined,
+    mode: undefined,
+    joined: fiberLabel(wait.joinee),
+    fiber: fiberLabel(wait.joiner),
+    site: siteText(wait.site, wait.span),
+    cycle: cycle.map(describeStep),
+    held: holdsOfVictim(wait.joiner, cycle, now)
+  })
+}
+
+/**
+ * Starts a join of a fiber that has not exited (synchronously, inside the joiner's masked region): with
+ * `detection.actual: "fail"`, the join that would close a wait-for cycle fails instead of waiting (the joiner is the
+ * victim, as a lock waiter would be); otherwise the edge "joiner -> joinee" is registered, in every detection mode
+ * (so that it shows in the wait-for graph and in timeout reports), and `endJoin` must follow.
+ */
+export const beginJoin = (
+  joiner: AnyFiber,
+  joinee: AnyFiber,
+  registry: Registry,
+  site: Site | undefined
+): JoinWait | DeadlockDetected => {
+  const context = joiner.currentContext
+  const settings = Context.get(context, LockConfig)
+  const now = Context.get(joiner.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
+  const wait = new JoinWait(joiner, joinee, registry, site, currentSpan(context), now)
+  if (settings.detection.actual === "fail") {
+    const cycle = findJoinCycle(wait)
+    if (cycle !== undefined) return joinDeadlockError(wait, cycle, now, settings)
+  }
+  wait.active = true
+  waitingOn.set(joiner, wait)
+  joinedBy.set(joinee, (joinedBy.get(joinee) ?? 0) + 1)
+  activeJoins++
+  registry.joins.add(wait)
+  registry.joinWaits++
+  return wait
+}
+
+/** Ends a join: its edge leaves the wait-for graph. Idempotent. */
+export const endJoin = (wait: JoinWait): void => {
+  if (!wait.active) return
+  wait.active = false
+  if (waitingOn.get(wait.joiner) === wait) waitingOn.delete(wait.joiner)
+  const count = joinedBy.get(wait.joinee) ?? 0
+  if (count <= 1) joinedBy.delete(wait.joinee)
+  else joinedBy.set(wait.joinee, count - 1)
+  activeJoins--
+  wait.registry.joins.delete(wait)
 }
 
 // -----------------------------------------------------------------------------
@@ -1219,23 +1354,31 @@ const WAIT_CHAIN_DEPTH = 8
 
 /**
  * The wait-for graph seen from a timed-out waiter, breadth first, a few fibers deep: whom it waits for, whom those
- * wait for, and so on. A blocker with no further link runs, or waits on something the graph cannot see.
+ * wait for (lock waits and joins), and so on. A blocker with no further link runs, or waits on something the graph
+ * cannot see.
  */
 const waitChain = (waiter: Waiter): Array<WaitForLink> => {
   const links: Array<WaitForLink> = []
   const seen = new Set<AnyFiber>([waiter.pending.fiber])
-  let frontier: Array<Waiter> = [waiter]
+  let frontier: Array<Waiter | JoinWait> = [waiter]
   for (let depth = 0; depth < WAIT_CHAIN_DEPTH && frontier.length > 0; depth++) {
-    const next: Array<Waiter> = []
+    const next: Array<Waiter | JoinWait> = []
+    const follow = (fiber: AnyFiber): void => {
+      if (seen.has(fiber)) return
+      seen.add(fiber)
+      const wait = waitOf(fiber)
+      if (wait !== undefined && (wait instanceof JoinWait ? wait.active : wait.queued)) next.push(wait)
+    }
     for (const w of frontier) {
+      if (w instanceof JoinWait) {
+        links.push(describeJoin(w))
+        follow(w.joinee)
+        continue
+      }
       const p = w.pending
       for (const blocker of blockersOf(p.req.lock, p.fiber, p.req.access, w)) {
         links.push(describeWaitStep(p, blocker))
-        const fiber = blockerFiber(blocker)
-        if (seen.has(fiber)) continue
-        seen.add(fiber)
-        const wait = waitOf(fiber)
-        if (wait !== undefined && wait.queued) next.push(wait)
+        follow(blockerFiber(blocker))
       }
     }
     frontier = next

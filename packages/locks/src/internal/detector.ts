@@ -1,7 +1,10 @@
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import type * as DeadlockDetector from "../DeadlockDetector.js"
+import type { DeadlockDetected } from "../LockError.js"
 import type * as LockRegistry from "../LockRegistry.js"
 import * as core from "./core.js"
 import { typeNames } from "./dependencyGraph.js"
@@ -57,6 +60,12 @@ export const waitForGraphOf = (reg: LockRegistry.Registry, now: number): Deadloc
       }
     }
   }
+  for (const join of registry.unwrap(reg).joins) {
+    const link = core.describeJoin(join)
+    fibers.add(link.waiter)
+    fibers.add(link.blocker)
+    edges.push({ ...link, waitedMs: now - join.since })
+  }
   return { _tag: "WaitForGraph", at: now, fibers: Array.from(fibers), edges }
 }
 
@@ -70,7 +79,8 @@ export const statsOf = (reg: LockRegistry.Registry): DeadlockDetector.Stats => {
     cacheHits: r.graph.cacheHits,
     checks: r.graph.checks,
     reports: r.graph.reports,
-    deadlocks: r.deadlocks
+    deadlocks: r.deadlocks,
+    joins: r.joinWaits
   }
 }
 
@@ -96,8 +106,8 @@ export const stats: Effect.Effect<DeadlockDetector.Stats> = inRegistry(statsOf)
 const quote = (text: string): string => `"${text.replace(/\\/g, "\\\\").replace(/"/g, "\\\"")}"`
 
 const waitLabel = (edge: DeadlockDetector.WaitForEdge): string =>
-  edge.lock === undefined
-    ? "joins"
+  edge.via === "join"
+    ? "joins (waits for it to exit)"
     : `${edge.reason === "holds" ? "waits for" : "queued behind"} ${edge.mode} ${lockLabel(edge.lock)}`
 
 /** @internal */
@@ -117,7 +127,11 @@ export const toDot = (graph: DeadlockDetector.DependencyGraph | DeadlockDetector
     lines.push(`digraph "wait-for" {`)
     for (const fiber of graph.fibers) lines.push(`  ${quote(fiber)};`)
     for (const edge of graph.edges) {
-      lines.push(`  ${quote(edge.waiter)} -> ${quote(edge.blocker)} [label=${quote(waitLabel(edge))}];`)
+      lines.push(
+        `  ${quote(edge.waiter)} -> ${quote(edge.blocker)} [label=${quote(waitLabel(edge))}${
+          edge.via === "join" ? ", style=dashed" : ""
+        }];`
+      )
     }
   }
   lines.push("}")
@@ -149,9 +163,9 @@ export const toMermaid = (graph: DeadlockDetector.DependencyGraph | DeadlockDete
   } else {
     for (const fiber of graph.fibers) node(fiber, fiber)
     for (const edge of graph.edges) {
-      lines.push(
-        `  ${node(edge.waiter, edge.waiter)} -->|"${mermaidText(waitLabel(edge))}"| ${node(edge.blocker, edge.blocker)}`
-      )
+      const from = node(edge.waiter, edge.waiter)
+      const to = node(edge.blocker, edge.blocker)
+      lines.push(`  ${from} ${edge.via === "join" ? "-.->" : "-->"}|"${mermaidText(waitLabel(edge))}"| ${to}`)
     }
   }
   return lines.join("\n")
@@ -169,8 +183,12 @@ export const renderWaitFor = (graph: DeadlockDetector.WaitForGraph): string => {
     ...graph.edges.map((edge) =>
       `  ${edge.waiter} -> ${edge.blocker}: ${waitLabel(edge)}, waiting ${edge.waitedMs} ms${
         edge.site === undefined ? "" : ` at ${edge.site}`
-      }; ${edge.blocker} ${edge.reason === "holds" ? "holds" : "asked for"} it (${edge.blockerMode})${
-        edge.blockerSite === undefined ? "" : ` at ${edge.blockerSite}`
+      }; ${
+        edge.via === "join"
+          ? `${edge.blocker} has not exited`
+          : `${edge.blocker} ${edge.reason === "holds" ? "holds" : "asked for"} it (${edge.blockerMode})${
+            edge.blockerSite === undefined ? "" : ` at ${edge.blockerSite}`
+          }`
       }`
     )
   ].join("\n")
@@ -181,3 +199,39 @@ export const waitForProbe: DeadlockDetector.DiagnosticsProbe = {
   name: "lock wait-for graph",
   report: Effect.map(waitForGraph, renderWaitFor)
 }
+
+/**
+ * `DeadlockDetector.await`: `Fiber.await` with a wait-for edge "joiner -> joinee" in the registry in effect for
+ * exactly the duration of the wait. A fiber that has exited is awaited without an edge (there is nothing to wait
+ * for). The edge is registered and its removal installed in one masked step, so it leaves the graph on success,
+ * failure and interruption alike; only the wait itself is interruptible.
+ */
+export const awaitFiber = <A, E>(
+  joinee: Fiber.RuntimeFiber<A, E>,
+  site: core.Site | undefined
+): Effect.Effect<Exit.Exit<A, E>, DeadlockDetected> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.withFiberRuntime<Exit.Exit<A, E>, DeadlockDetected>((joiner) => {
+      const done = joinee.unsafePoll()
+      if (done !== null) return Effect.succeed(done)
+      const started = core.beginJoin(
+        joiner,
+        joinee as core.AnyFiber,
+        registry.unwrap(Context.get(joiner.currentContext, registry.LockRegistryTag)),
+        site
+      )
+      if (!(started instanceof core.JoinWait)) return Effect.fail(started)
+      return Effect.ensuring(restore(joinee.await), Effect.sync(() => core.endJoin(started)))
+    })
+  )
+
+/** `DeadlockDetector.await`, as the user calls it: the call site is captured here. */
+export const await_ = <A, E>(fiber: Fiber.RuntimeFiber<A, E>): Effect.Effect<Exit.Exit<A, E>, DeadlockDetected> =>
+  awaitFiber(fiber, core.captureSite("call-site", await_))
+
+/**
+ * `DeadlockDetector.join`: like `Fiber.join` (the joined fiber's failure is the joiner's, its FiberRefs are inherited),
+ * through `awaitFiber`.
+ */
+export const join = <A, E>(fiber: Fiber.RuntimeFiber<A, E>): Effect.Effect<A, E | DeadlockDetected> =>
+  Effect.zipLeft(Effect.flatten(awaitFiber(fiber, core.captureSite("call-site", join))), fiber.inheritAll)

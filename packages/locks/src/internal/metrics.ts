@@ -46,6 +46,6 @@ export const potentialDeadlocks = Metric.counter("lock_potential_deadlocks", {
 
 /** @internal */
 export const deadlocks = Metric.counter("lock_deadlocks", {
-  description: "actual deadlocks broken (the victim's acquisition failed with DeadlockDetected)",
+  description: "actual deadlocks broken (the victim's acquisition or join failed with DeadlockDetected)",
   incremental: true
 })

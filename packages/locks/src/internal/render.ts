@@ -99,7 +99,7 @@ const waitForLines = (e: LockTimeout): string => {
     ...e.waitFor.map(waitLine),
     ...idle.map((fiber) =>
       `  ${fiber} waits for no lock: it runs, or waits on something the wait-for graph cannot see ` +
-      `(a Deferred, a join, a sleep)`
+      `(a Deferred, a Fiber.join, a sleep)`
     )
   ].join("\n")
 }
@@ -150,7 +150,8 @@ export const scenario = (
     `  ${cells.map((column, i) => column[0]!.padEnd(widths[i]!)).join("")}`.trimEnd(),
     `  ${cells.map((column, i) => column[1]!.padEnd(widths[i]!)).join("")}`.trimEnd()
   ]
-  columns.forEach((c, i) => lines.push(row(i, c.holds)))
+  // a fiber that is joined holds nothing for the fiber before it: its first row stays empty
+  columns.forEach((c, i) => c.holds.length > 0 && lines.push(row(i, c.holds)))
   columns.forEach((c, i) => lines.push(row(i, c.wants)))
   return `possible unsafe locking scenario:\n\n${lines.join("\n")}\n\n  *** DEADLOCK ***`
 }
@@ -186,32 +187,44 @@ export const potentialDeadlock = (e: PotentialDeadlock): string => {
 }
 
 const waitLine = (link: WaitForLink): string =>
-  link.lock === undefined
-    ? `  ${link.waiter} joins ${link.blocker} (Fiber.join / Fiber.await)`
+  link.via === "join"
+    ? `  ${link.waiter} joins ${link.blocker}${at(link.site)} (via join: waits for ${link.blocker} to exit)`
     : `  ${link.waiter} waits for ${lockLabel(link.lock)} (${link.mode})${at(link.site)}, ${
       link.reason === "holds" ? "held" : "queued ahead"
     } by ${link.blocker} (${link.blockerMode})${at(link.blockerSite)}`
 
+/** What the blocker of a link has that its waiter wants: a lock it holds or asked for; nothing for a join. */
 const heldBy = (link: WaitForLink): string =>
-  link.lock === undefined
-    ? `(joined by ${link.waiter})`
+  link.via === "join"
+    ? ""
     : link.reason === "holds"
-    ? verb(link.blockerMode!, lockLabel(link.lock))
-    : `queued ${verb(link.blockerMode!, lockLabel(link.lock))}`
+    ? verb(link.blockerMode, lockLabel(link.lock))
+    : `queued ${verb(link.blockerMode, lockLabel(link.lock))}`
 
 export const deadlockDetected = (e: DeadlockDetected): string => {
   const columns = e.cycle.map((link, i) => ({
     fiber: link.waiter,
     holds: heldBy(e.cycle[(i + e.cycle.length - 1) % e.cycle.length]!),
-    wants: link.lock === undefined ? `join(${link.blocker})` : verb(link.mode!, lockLabel(link.lock))
+    wants: link.via === "join" ? `join(${link.blocker})` : verb(link.mode, lockLabel(link.lock))
   }))
-  return `deadlock detected: ${e.fiber} would wait for ${lockLabel(e.lock)} (rank ${e.lock.rank}, ${e.mode})${
-    at(e.site)
-  }, closing a wait-for cycle of ${e.cycle.length} fiber${e.cycle.length === 1 ? "" : "s"}\n` +
+  const wait = e.lock === undefined
+    ? `join ${e.joined ?? "a fiber"}`
+    : `wait for ${lockLabel(e.lock)} (rank ${e.lock.rank}, ${e.mode})`
+  return `deadlock detected: ${e.fiber} would ${wait}${at(e.site)}, closing a wait-for cycle of ${e.cycle.length} ` +
+    `fiber${e.cycle.length === 1 ? "" : "s"}\n` +
     `wait-for cycle:\n${e.cycle.map(waitLine).join("\n")}\n` +
     `held locks of ${e.fiber} (oldest first; released when its failure propagates):\n${heldLines(e.held)}\n${
       scenario(columns)
     }\n` +
-    `victim: ${e.fiber}, the fiber whose wait closed the cycle; its acquisition fails instead of waiting and the ` +
-    `others proceed once it releases its locks`
+    `victim: ${e.fiber}, the fiber whose wait closed the cycle; its ${
+      e.lock === undefined ? "join" : "acquisition"
+    } fails instead of waiting and the others proceed once it releases its locks${joinedVictim(e)}`
+}
+
+/** The fiber of the cycle that joins the victim, if any: it proceeds once the victim exits (rolled back or not). */
+const joinedVictim = (e: DeadlockDetected): string => {
+  const last = e.cycle[e.cycle.length - 1]
+  return last !== undefined && last.via === "join" && last.waiter !== e.fiber
+    ? `; ${last.waiter}, which joins it, once it exits`
+    : ""
 }
