@@ -26,6 +26,11 @@ describe("MonitoringCoordinator", () => {
     >()
   })
 
+  test("fiberHistorySize is a number option", () => {
+    expect(MonitoringCoordinator.make).type.toBeCallableWith({ components, fiberHistorySize: 10 })
+    expect(MonitoringCoordinator.make).type.not.toBeCallableWith({ components, fiberHistorySize: "10" })
+  })
+
   test("handleError never fails; cleanupAll and shutdown fail with lock errors only", () => {
     expect(monitoring.handleError(new Error("x"), { component: "capture" })).type.toBe<
       Effect.Effect<MonitoringCoordinator.HandledError>

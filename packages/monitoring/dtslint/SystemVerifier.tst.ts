@@ -1,5 +1,9 @@
 import type * as ComponentCoordinator from "@core-stability/coordinator/ComponentCoordinator"
-import type { InvalidMonitoringOptions, VerificationFailed } from "@core-stability/monitoring/MonitoringError"
+import type {
+  InvalidMonitoringOptions,
+  UnknownCheck,
+  VerificationFailed
+} from "@core-stability/monitoring/MonitoringError"
 import * as SystemVerifier from "@core-stability/monitoring/SystemVerifier"
 import type { VerificationReport } from "@core-stability/monitoring/VerificationReport"
 import * as RecoveryCoordinator from "@core-stability/recovery/RecoveryCoordinator"
@@ -20,6 +24,15 @@ describe("SystemVerifier", () => {
     expect(verifier.verify()).type.toBe<Effect.Effect<VerificationReport>>()
     expect(verifier.verifyRestart(SystemVerifier.component("capture"))).type.toBe<Effect.Effect<VerificationReport>>()
     expect(verifier.lastReport).type.toBe<Effect.Effect<Option.Option<VerificationReport>>>()
+    expect(verifier.abandoned).type.toBe<Effect.Effect<ReadonlyArray<SystemVerifier.AbandonedCheck>>>()
+  })
+
+  test("verify with only can fail with UnknownCheck; without it never fails", () => {
+    expect(verifier.verify({})).type.toBe<Effect.Effect<VerificationReport>>()
+    expect(verifier.verify({ only: ["locks"] })).type.toBe<Effect.Effect<VerificationReport, UnknownCheck>>()
+    const options: SystemVerifier.VerifyOptions = { only: ["locks"] }
+    expect(verifier.verify(options)).type.toBe<Effect.Effect<VerificationReport, UnknownCheck>>()
+    expect(verifier.verify).type.not.toBeCallableWith({ only: "locks" })
   })
 
   test("restart targets are a component or the system", () => {

@@ -16,16 +16,22 @@
  *   dependencies) as the steps of a `CleanupCoordinator` run, returning its report; a component whose dependent
  *   failed to clean up is skipped, independent ones still run. Concurrent callers join the run in progress.
  * - **shutdown**: awaitable from inside the program (no nested runtime): marks shutdown as requested (readiness
- *   turns false at once), stops the loop, lets recoveries in progress end (no new ones start), runs `cleanupAll`,
- *   and forgets every watched fiber. Idempotent; concurrent callers get the same report.
+ *   turns false at once), stops the loop, lets recoveries in progress end (no new ones start: a recovery
+ *   `handleError` triggered whose episode had not started yet is not started), runs `cleanupAll`, and forgets every
+ *   watched fiber. Idempotent; concurrent callers get the same report. The shutdown (like `cleanupAll`) runs in a
+ *   fiber of the coordinator's scope: interrupting a caller ends its wait, not the run.
  * - **Fibers** (`watch` / `fork`): `active`, `completed`, `failed` (seen at once, through the fiber's exit
  *   observer, and handed to `handleError` for the fiber's component), `hung` (a heartbeat-watched fiber silent for
- *   `hungAfter`, default 1,500 ms, found by the next health check, so within `hungAfter + interval`).
+ *   `hungAfter`, default 1,500 ms, found by the next health check, so within `hungAfter + interval`). Fibers that
+ *   ended are kept for `fibers` and the snapshot up to `fiberHistorySize` (default 100), the oldest forgotten first;
+ *   an entry keeps the fiber's id, not the fiber.
  * - **Verification** (`lastVerification`): the last report of a `SystemVerifier` made with this coordinator (it calls
  *   `recordVerification`), also served on `GET /debug/verify`.
  *
  * No lock is held across any call to another service; the coordinator's books are updated in single synchronous
- * steps.
+ * steps (the policy decision of `handleError` included: a component's count since its last recovery, the policy and
+ * the reset of the count when it triggers are one step, so two concurrent errors cannot both trigger on the same
+ * threshold).
  *
  * The idea follows the original `MonitoringCoordinator` (origin.md, 2.6) with the fixes of its weaknesses 33-36:
  * a real, stoppable loop (the original ran one health pass and never another), a `handle_error` that cannot throw
@@ -104,7 +110,7 @@ export interface ErrorContext {
 
 /**
  * `handleError`'s result: the context and, when a recovery was triggered, a way to wait for its attempt (`None`
- * when none was triggered or it was interrupted).
+ * when none was triggered, when it was interrupted, or when a shutdown was requested before its episode started).
  *
  * @since 0.1.0
  * @category models
@@ -296,6 +302,8 @@ export interface MetricsSnapshot {
  * - `interval`: of the health loop; default 1,000 ms. `hungAfter`: heartbeat threshold; default 1,500 ms.
  * - `recoveryPolicy`: default {@link recoverAfter}(3).
  * - `errorHistorySize`: error contexts kept; default 100.
+ * - `fiberHistorySize`: watched fibers that ended (`completed` or `failed`) kept for `fibers` and the snapshot, the
+ *   oldest forgotten first; default 100 (0 forgets a fiber as soon as it ends; `unwatch` forgets one at once).
  * - `cleanupTimeout`: per component in `cleanupAll`; default 30,000 ms.
  *
  * @since 0.1.0
@@ -309,6 +317,7 @@ export interface Options {
   readonly hungAfter?: Duration.DurationInput | undefined
   readonly recoveryPolicy?: RecoveryPolicy | undefined
   readonly errorHistorySize?: number | undefined
+  readonly fiberHistorySize?: number | undefined
   readonly cleanupTimeout?: Duration.DurationInput | undefined
 }
 
@@ -348,13 +357,15 @@ export interface MonitoringCoordinator {
   readonly errorCounts: Effect.Effect<ErrorCounts>
   /**
    * Cleans every component up in reverse dependency order and returns the report (`Failed` when a component's
-   * cleanup failed; its dependencies are then `Skipped`). The run happens in the first caller's fiber; concurrent
-   * callers wait for its result. Fails only with the lock errors of the cleanup coordinator.
+   * cleanup failed; its dependencies are then `Skipped`). The run happens in a fiber of the coordinator's scope,
+   * started by the first caller; every concurrent caller waits for its result, and interrupting a caller ends its
+   * wait only. Fails only with the lock errors of the cleanup coordinator.
    */
   readonly cleanupAll: Effect.Effect<CleanupReport, LockError>
   /**
-   * Runs the shutdown in the caller's fiber, or joins the one in progress, or returns the finished one's report.
-   * Readiness is false from the first call.
+   * Starts the shutdown (in a fiber of the coordinator's scope), or joins the one in progress, or returns the
+   * finished one's report. Readiness is false from the first call. Interrupting a caller ends its wait, not the
+   * shutdown: the other callers still get the report.
    */
   readonly shutdown: Effect.Effect<CleanupReport, LockError>
   readonly isShutdownRequested: Effect.Effect<boolean>
@@ -389,8 +400,8 @@ export const MonitoringCoordinator: Context.Tag<MonitoringCoordinator, Monitorin
 
 /**
  * Makes a coordinator whose loop and background fibers live in the current scope (the loop is not started). Fails
- * with `InvalidMonitoringOptions` for a non-positive `interval`, `hungAfter` or `cleanupTimeout`, or an
- * `errorHistorySize` below 1.
+ * with `InvalidMonitoringOptions` for a non-positive `interval`, `hungAfter` or `cleanupTimeout`, an
+ * `errorHistorySize` below 1, or a `fiberHistorySize` that is not a non-negative integer.
  *
  * @since 0.1.0
  * @category constructors

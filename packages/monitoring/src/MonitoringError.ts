@@ -73,3 +73,23 @@ export class VerificationFailed extends Data.TaggedError("VerificationFailed")<{
     return `System verification${scope}: ${this.verdict} (${this.checks.join(", ")})`
   }
 }
+
+/**
+ * `SystemVerifier.verify({ only })` named checks the verifier does not have. `checks` are the unknown names, `known`
+ * the verifier's checks.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnknownCheck extends Data.TaggedError("UnknownCheck")<{
+  readonly checks: ReadonlyArray<string>
+  readonly known: ReadonlyArray<string>
+}> {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    const names = this.checks.map((name) => `"${name}"`).join(", ")
+    return `No check named ${names} (the verifier's checks: ${this.known.join(", ")})`
+  }
+}

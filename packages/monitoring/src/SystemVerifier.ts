@@ -65,7 +65,7 @@ import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import * as internal from "./internal/systemVerifier.js"
 import type * as MonitoringCoordinator from "./MonitoringCoordinator.js"
-import type { InvalidMonitoringOptions, VerificationFailed } from "./MonitoringError.js"
+import type { InvalidMonitoringOptions, UnknownCheck, VerificationFailed } from "./MonitoringError.js"
 import type { VerificationReport } from "./VerificationReport.js"
 
 /**
@@ -82,7 +82,9 @@ export interface Outcome<out A> {
 
 /**
  * A named check. A failure, defect or timeout of `run` makes the check's status `error` (it could not run); an
- * outcome that did not pass makes it `failed`.
+ * outcome that did not pass makes it `failed`. At its timeout a run is interrupted and not waited for: a run that
+ * ignores its interruption is left to end on its own (see {@link SystemVerifier.abandoned}), and the check is not run
+ * again until it has ended (it is reported as an `error` meanwhile).
  *
  * @since 0.1.0
  * @category models
@@ -192,13 +194,27 @@ export const component = (id: string): RestartTarget => ({ _tag: "Component", id
 export const system: RestartTarget = { _tag: "System" }
 
 /**
- * Options of one `verify` run: `only` runs the named checks alone.
+ * Options of one `verify` run: `only` runs the named checks alone (in report order); a name that is not one of the
+ * verifier's `checks` fails the run with `UnknownCheck` before any check runs. An empty list runs no check (verdict
+ * `passed`).
  *
  * @since 0.1.0
  * @category models
  */
 export interface VerifyOptions {
   readonly only?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * A check whose run timed out and has not ended yet: it ignored its interruption. `fiber` is the run's fiber id
+ * (e.g. `"#12"`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AbandonedCheck {
+  readonly check: string
+  readonly fiber: string
 }
 
 /**
@@ -210,8 +226,15 @@ export interface VerifyOptions {
 export interface SystemVerifier {
   /** The names of the checks `verify` runs, in report order. */
   readonly checks: ReadonlyArray<string>
-  /** Runs the checks concurrently and returns the report. Never fails. */
-  readonly verify: (options?: VerifyOptions | undefined) => Effect.Effect<VerificationReport>
+  /**
+   * Runs the checks concurrently and returns the report. Never fails without `only`; with `only`, fails with
+   * `UnknownCheck` (naming every unknown name and the verifier's checks) when a name is not one of `checks`, so a
+   * misspelt name cannot make a verification that checked nothing pass.
+   */
+  readonly verify: {
+    (options?: { readonly only?: undefined } | undefined): Effect.Effect<VerificationReport>
+    (options: VerifyOptions): Effect.Effect<VerificationReport, UnknownCheck>
+  }
   /**
    * Restarts the target, checks that it came back cleanly (`restart`, `restart-running`, `restart-resources`,
    * `restart-leftovers`), runs every check, and returns the report. Never fails: a refused restart is a failed
@@ -221,6 +244,12 @@ export interface SystemVerifier {
   readonly verifyRestart: (target: RestartTarget) => Effect.Effect<VerificationReport>
   /** The last report of `verify` or `verifyRestart`. */
   readonly lastReport: Effect.Effect<Option.Option<VerificationReport>>
+  /**
+   * The checks whose run timed out and is still running (it did not stop when interrupted), as `Effect.disconnect`
+   * leaves a fiber that ignores its interruption: the timeout bounds the report, not the check. Each is dropped once
+   * its run ends.
+   */
+  readonly abandoned: Effect.Effect<ReadonlyArray<AbandonedCheck>>
 }
 
 /**

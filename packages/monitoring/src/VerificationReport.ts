@@ -1,7 +1,8 @@
 /**
  * The result of a system verification: one entry per check (status, details a person can act on, duration in ms,
  * the check's typed data), an overall verdict, and, for a restart verification, what was restarted. It is plain
- * JSON data: {@link toJson} writes it, {@link render} prints it as a text table.
+ * data (a check's `data` may hold anything, `bigint`s included): {@link toJson} writes it as JSON, {@link render}
+ * prints it as a text table.
  *
  * The shape follows the original `SystemVerifier`'s report (origin.md, 2.8: per check `passed` / `failed` with
  * details or an error; an overall `passed` / `failed` / `error`), which its code could never produce.
@@ -112,13 +113,74 @@ export const verdictOf = (checks: ReadonlyArray<CheckResult>): Verdict =>
 export const problems = (report: VerificationReport): ReadonlyArray<CheckResult> =>
   report.checks.filter((check) => check.status !== "passed")
 
+const isObject = (value: unknown): value is object =>
+  (typeof value === "object" && value !== null) || typeof value === "function"
+
+const unserializable = (error: unknown): string =>
+  `[Unserializable: ${error instanceof Error ? error.message : String(error)}]`
+
 /**
- * The report as JSON text (2-space indentation); `undefined` fields are left out.
+ * `value` as plain JSON data: what `JSON.stringify` would write, except that a `bigint` becomes its decimal string, a
+ * `Map` an array of `[key, value]` entries, a `Set` an array, an `Error` `{ name, message }` (with its own enumerable
+ * fields), a value met again inside itself `"[Circular]"`, and a value whose reading throws (a `toJSON`, a getter)
+ * `"[Unserializable: <message>]"`. A repeated value that is not a cycle is written each time.
+ */
+const toPlain = (value: unknown, ancestors: Set<object>): unknown => {
+  if (typeof value === "bigint") return value.toString()
+  if (!isObject(value)) return value
+  if (ancestors.has(value)) return "[Circular]"
+  ancestors.add(value)
+  try {
+    const current: unknown = typeof (value as { readonly toJSON?: unknown }).toJSON === "function"
+      ? (value as { readonly toJSON: () => unknown }).toJSON()
+      : value
+    if (typeof current === "bigint") return current.toString()
+    if (typeof current === "function") return undefined
+    if (!isObject(current)) return current
+    if (current !== value && ancestors.has(current)) return "[Circular]"
+    if (current instanceof Map) {
+      return [...current].map(([key, entry]) => [toPlain(key, ancestors), toPlain(entry, ancestors)])
+    }
+    if (current instanceof Set) return [...current].map((entry) => toPlain(entry, ancestors))
+    if (Array.isArray(current)) return current.map((entry) => toPlain(entry, ancestors))
+    const out: Record<string, unknown> = current instanceof Error
+      ? { name: current.name, message: current.message }
+      : {}
+    for (const [key, entry] of Object.entries(current)) out[key] = toPlain(entry, ancestors)
+    return out
+  } catch (error) {
+    return unserializable(error)
+  } finally {
+    ancestors.delete(value)
+  }
+}
+
+/**
+ * The report as JSON text (2-space indentation); `undefined` fields are left out. Never throws, whatever a check's
+ * `data` holds (`SystemVerifier.Check<A>` does not constrain `A`): a `bigint` is written as its decimal string
+ * (`123n` as `"123"`), a `Map` as an array of `[key, value]` entries, a `Set` as an array, an `Error` as
+ * `{ name, message }` with its own fields, a reference to an enclosing value (a cycle) as `"[Circular]"`, and a value
+ * whose reading throws (a `toJSON`, a getter) as `"[Unserializable: <message>]"`; functions and symbols are left out,
+ * as by `JSON.stringify`.
+ *
+ * @example
+ * ```ts
+ * import { VerificationReport } from "@core-stability/monitoring"
+ *
+ * const json = VerificationReport.toJson({
+ *   startedAt: 0,
+ *   durationMs: 1,
+ *   verdict: "passed",
+ *   checks: [{ name: "disk", status: "passed", details: ["ok"], durationMs: 1, data: { freeBytes: 5n } }],
+ *   restart: undefined
+ * })
+ * assert.strictEqual(JSON.parse(json).checks[0].data.freeBytes, "5")
+ * ```
  *
  * @since 0.1.0
  * @category rendering
  */
-export const toJson = (report: VerificationReport): string => JSON.stringify(report, null, 2)
+export const toJson = (report: VerificationReport): string => JSON.stringify(toPlain(report, new Set()), null, 2)
 
 const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): Array<string> => {
   const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => row[i]!.length)))

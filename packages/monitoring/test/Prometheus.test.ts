@@ -7,7 +7,7 @@ import * as MetricBoundaries from "effect/MetricBoundaries"
 describe("Prometheus", () => {
   it.effect("renders counters, gauges, histograms, summaries and frequencies in the text exposition format", () =>
     Effect.gen(function*() {
-      const counter = Metric.counter("prom_test_requests", { description: "requests\nserved" })
+      const counter = Metric.counter("prom_test_requests", { description: "requests\nserved", incremental: true })
       const gauge = Metric.gauge("prom_test.level")
       const histogram = Metric.histogram("prom_test_latency_ms", MetricBoundaries.fromIterable([1, 10]), "latency")
       const summary = Metric.summary({

@@ -34,6 +34,13 @@ describe("RecoveryLogger", () => {
     >()
   })
 
+  test("a step's status is a closed union, with Interrupted for a step cut short by the closing scope", () => {
+    expect<RecoveryLogger.StepStatus>().type.toBe<
+      "Succeeded" | "Failed" | "TimedOut" | "Interrupted" | "Skipped" | "RolledBack" | "RollbackFailed"
+    >()
+    expect(RecoveryLogger.isTemporaryFile).type.toBe<(name: string) => boolean>()
+  })
+
   test("an attempt's outcome is a closed union", () => {
     expect(logger.record).type.not.toBeCallableWith({
       component: "c",
@@ -75,6 +82,12 @@ describe("RecoveryCoordinator", () => {
       "start-capture": handler,
       "verify": handler
     })).type.toBe<ReadonlyArray<RecoveryCoordinator.Step<DeviceBusy, Device>>>()
+  })
+
+  test("stats list the abandoned steps", () => {
+    expect(coordinator.stats).type.toBe<Effect.Effect<RecoveryCoordinator.Stats>>()
+    expect<RecoveryCoordinator.Stats["abandoned"]>().type.toBe<ReadonlyArray<RecoveryCoordinator.AbandonedStep>>()
+    expect<RecoveryCoordinator.AbandonedStep["kind"]>().type.toBe<"run" | "rollback">()
   })
 
   test("a step's phase is one of the machine's working phases", () => {

@@ -2,8 +2,17 @@
  * An in-memory `FileSystem` of `@effect/platform` for tests of code that persists files, such as the
  * `RecoveryLogger`: directories, files with modification times from the `Clock` (so `TestClock` drives retention),
  * and the errors a real file system gives (`NotFound` for a missing parent directory, `BadResource` for a path
- * under a file). Operations it does not model (`open`, `stream`, links, temporary files) behave as in
- * `FileSystem.makeNoop`.
+ * under a file, `AlreadyExists` for an exclusive create of an existing file).
+ *
+ * Modelled: `makeDirectory`, `readDirectory`, `readFile` / `readFileString`, `writeFile` / `writeFileString` (flags
+ * `w`, `a` and the exclusive `wx` / `ax`), `rename` (atomic, as POSIX `rename(2)`: replaces a file, or an empty
+ * directory), `copyFile`, `copy` (recursive, as Node's `fs.cp`), `truncate`, `remove`, `stat`, `utimes`, `access`,
+ * `exists`. Every operation completes in one step: a write is never seen half done (wrap the service to simulate
+ * slow or partial writes).
+ *
+ * Not modelled (they behave as in `FileSystem.makeNoop`: fail with `NotFound`, or die): `open` and everything built
+ * on it (`stream`, `sink`), `chmod`, `chown`, `link`, `symlink`, `readLink`, `realPath`, `makeTempDirectory`,
+ * `makeTempFile` (and their scoped forms), `watch`. Permissions and modes are ignored.
  *
  * @example
  * ```ts

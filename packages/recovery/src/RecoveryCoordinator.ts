@@ -11,10 +11,19 @@
  * - **Failure**: when a required step fails or times out, the remaining steps are skipped, the steps that succeeded
  *   are rolled back in reverse order (each rollback with its step's timeout), and the machine moves to `Failed`. An
  *   optional step's failure is recorded and the episode goes on.
+ * - **Timeouts are upper bounds**: a step (or rollback) runs in its own fiber; at its timeout it is interrupted and
+ *   the episode goes on at once, without waiting for it to end (a step that ignores interruption is abandoned, and
+ *   listed in `stats.abandoned` until it ends).
  * - **Joining**: concurrent triggers for the same component join the episode in progress (the joiners are counted in
- *   the attempt's `joined`); episodes of different components run concurrently. An episode belongs to the
- *   coordinator: interrupting a caller only stops its waiting; closing the coordinator's scope interrupts episodes
- *   in progress, which are recorded as failed.
+ *   the attempt's `joined`) until its final state (`Completed` or `Failed`) is settled; a trigger after that starts
+ *   a new episode, which waits for the previous one to be recorded. Episodes of different components run
+ *   concurrently. An episode belongs to the coordinator: interrupting a caller only stops its waiting; closing the
+ *   coordinator's scope interrupts episodes in progress, which are recorded as failed without rollback (the step
+ *   that was running is `Interrupted`, the rest `Skipped`), and their callers get that attempt.
+ * - **User code cannot break an episode**: a step, rollback or machine validator that dies, and a `resources`
+ *   sampler that dies, make the episode fail with the defect as its error; a logger whose `record` dies makes
+ *   `recover` return the attempt unrecorded (see {@link RecoveryCoordinator}). The machines always return to
+ *   `Idle`.
  * - **Every episode** is recorded by the `RecoveryLogger` (states, steps, metrics, outcome) and counted in the
  *   `recovery_episodes` and `recovery_duration_ms` metrics. A step whose `run` returns a `CleanupReport` of
  *   `@core-stability/cleanup` (e.g. `ComponentCoordinator.cleanupComponent`) has it kept as the attempt's cleanup
@@ -236,8 +245,9 @@ export interface Trigger {
  * - `steps`: the steps, run in phase order and, within a phase, in the order given.
  * - `channels`: the channels per-channel steps run for; default none (a per-channel step then runs once, with
  *   `channel: undefined`).
- * - `resources`: sampled at the end of each episode for the attempt's metrics; default the process memory
- *   (`heapUsedBytes`, `rssBytes`) where available.
+ * - `resources`: sampled at the end of each episode (after the steps and rollbacks, before the final state) for the
+ *   attempt's metrics; default the process memory (`heapUsedBytes`, `rssBytes`) where available. A sampler that
+ *   dies fails the episode (step `"resources"`, no rollback: the steps all ran) and is recorded with no resources.
  * - `historySize`: history entries of each machine; default 100.
  *
  * @since 0.1.0
@@ -252,8 +262,24 @@ export interface Options<E = unknown, R = never> {
 }
 
 /**
- * The coordinator's counters: episodes started, triggers that joined one, episodes that succeeded and failed, and
- * the components with an episode in progress.
+ * A step (or rollback) that was abandoned, at its timeout or because its episode was interrupted, and whose fiber has
+ * not ended yet (it does not yield to interruption). `at` is when it was abandoned (epoch ms).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AbandonedStep {
+  readonly component: string
+  readonly step: string
+  readonly channel: string | undefined
+  readonly kind: "run" | "rollback"
+  readonly at: number
+}
+
+/**
+ * The coordinator's counters: episodes started, triggers that joined one, episodes that succeeded and failed, the
+ * components with an episode in progress (from its start until it is recorded and its machines are back to `Idle`),
+ * and the abandoned steps still running.
  *
  * @since 0.1.0
  * @category models
@@ -264,6 +290,7 @@ export interface Stats {
   readonly succeeded: number
   readonly failed: number
   readonly inProgress: ReadonlyArray<string>
+  readonly abandoned: ReadonlyArray<AbandonedStep>
 }
 
 /**
@@ -276,8 +303,11 @@ export interface RecoveryCoordinator {
   readonly logger: RecoveryLogger
   readonly channels: ReadonlyArray<string>
   /**
-   * Runs an episode for the component, or joins the one in progress, and returns its recorded attempt (whose
-   * `outcome` says whether it succeeded). Never fails; interrupted when the coordinator's scope closes.
+   * Runs an episode for the component, or joins the one in progress (until its final state is settled), and returns
+   * its recorded attempt (whose `outcome` says whether it succeeded). Never fails: an episode interrupted by the
+   * closing of the coordinator's scope returns its attempt recorded as failed. Should the logger's `record` die (a
+   * custom logger), the attempt is returned unrecorded: `outcome: "Failed"`, `error` the defect, `seq` 0 and an id
+   * ending in `_u<n>` that no logger knows.
    */
   readonly recover: (component: string, trigger: Trigger) => Effect.Effect<RecoveryAttempt>
   /** `recover`, failing with `RecoveryFailed` when the episode failed. */

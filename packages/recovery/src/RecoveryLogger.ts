@@ -9,18 +9,24 @@
  *   `<directory>/recovery/<id>.json` through `@effect/platform`'s `FileSystem`. A write that fails or takes longer
  *   than `writeTimeout` is logged and counted (`stats.writeFailures`, the `recovery_log_write_failures` metric);
  *   the caller never sees it, and the in-memory record and the analytics are kept and refreshed.
+ * - **Files are written atomically**: to a temporary file in the same directory (`.<name>.<token>.tmp`, see
+ *   {@link isTemporaryFile}; readers of the directories skip these), then renamed into place. A write that fails or
+ *   times out removes its temporary file, so no half-written file is ever left under its final name.
  * - **Analytics**: attempts, successes, failures, success rate (a percentage), duration mean and p95, the common
  *   triggers, state-transition counts (`{ from: { to: count } }`, from consecutive machine states within each
  *   attempt),
  *   time to detect and time to recover (MTTR), the mean resource usage. Written to
- *   `<directory>/analytics/recovery_analytics_<YYYYmmdd>.json` after every record.
+ *   `<directory>/analytics/recovery_analytics_<YYYYmmdd>.json` after every record, by one writer at a time that
+ *   writes the latest analytics (a record that finds a write in progress leaves its update to that writer); once
+ *   every record has returned, the file holds the analytics of every attempt.
  * - **State dumps** (`stateDump`): the attempt, the analytics, the lock snapshot of `@core-stability/locks` and the
  *   components' states, written to `<directory>/debug/state_dump_<id>.json`.
  * - **Retention** (`cleanupOldLogs`): removes files whose *modification* time is older than the given age.
  * - **Structured logs** go through Effect's `Logger`, annotated with the component, channel, state and lock where
  *   known (the fiber is in every log line); {@link layerJson} prints them as JSON lines.
  *
- * Concurrent use is safe: the books are updated in single synchronous steps, and no lock is held while writing.
+ * Concurrent use is safe: the books are updated in single synchronous steps; attempt files have unique names, and
+ * the shared analytics file has a single writer.
  *
  * The idea follows the original `RecoveryLogger` (origin.md, 2.7), with the fixes of its weakness 37 (bounded
  * memory, collision-proof ids, retention by modification time, logging that never throws and always refreshes the
@@ -98,14 +104,23 @@ export interface StateEntry {
 /**
  * What happened to one step of an episode:
  *
- * - `Succeeded`; `Failed` (the step failed or died); `TimedOut` (interrupted at its timeout);
- * - `Skipped` (not run because an earlier required step failed);
+ * - `Succeeded`; `Failed` (the step failed or died); `TimedOut` (interrupted and abandoned at its timeout);
+ * - `Interrupted`: the step was running when the episode was interrupted (the coordinator's scope
+ *   closed); its `error` says so;
+ * - `Skipped` (not run because an earlier required step failed, or because the episode was interrupted);
  * - `RolledBack` / `RollbackFailed`: a succeeded step whose rollback ran after a later required step failed.
  *
  * @since 0.1.0
  * @category models
  */
-export type StepStatus = "Succeeded" | "Failed" | "TimedOut" | "Skipped" | "RolledBack" | "RollbackFailed"
+export type StepStatus =
+  | "Succeeded"
+  | "Failed"
+  | "TimedOut"
+  | "Interrupted"
+  | "Skipped"
+  | "RolledBack"
+  | "RollbackFailed"
 
 /**
  * One step of an episode (per channel for per-channel steps). Times are epoch ms, durations ms.
@@ -317,7 +332,10 @@ export interface Options {
 export interface RecoveryLogger {
   readonly session: string
   readonly directory: string | undefined
-  /** Records an attempt, writes it and refreshes the analytics; never fails (write failures are counted). */
+  /**
+   * Records an attempt, writes it and refreshes the analytics file (or leaves that to the write in progress); never
+   * fails (write failures are counted).
+   */
   readonly record: (input: AttemptInput) => Effect.Effect<RecoveryAttempt>
   /** The attempts in memory, oldest first. */
   readonly attempts: Effect.Effect<ReadonlyArray<RecoveryAttempt>>
@@ -358,6 +376,24 @@ export const RecoveryLogger: Context.Tag<RecoveryLogger, RecoveryLogger> = inter
 export const make: (
   options?: Options | undefined
 ) => Effect.Effect<RecoveryLogger, never, FileSystem.FileSystem | Path.Path> = internal.make
+
+/**
+ * Whether a file name (not a path) is one of the logger's temporary files (`.<name>.<token>.tmp`): a write in
+ * progress, or the remains of one that a crash interrupted. Readers of the logger's directories skip them;
+ * `cleanupOldLogs` removes them by age like any other file.
+ *
+ * @example
+ * ```ts
+ * import { RecoveryLogger } from "@core-stability/recovery"
+ *
+ * RecoveryLogger.isTemporaryFile(".recovery_20260101_000000_000_ab12cd34_1.json.ab12cd34-1.tmp") // true
+ * RecoveryLogger.isTemporaryFile("recovery_20260101_000000_000_ab12cd34_1.json") // false
+ * ```
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isTemporaryFile: (name: string) => boolean = internal.isTemporaryFile
 
 /**
  * A layer providing the {@link RecoveryLogger} service.

@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Api from "../MonitoringCoordinator.js"
+import { toJson } from "../VerificationReport.js"
 import { tag } from "./monitoringCoordinator.js"
 import * as Prometheus from "./prometheus.js"
 
@@ -43,7 +44,13 @@ export const router = (monitoring: Api.MonitoringCoordinator): HttpRouter.HttpRo
       Effect.map(monitoring.lastVerification, (report) =>
         Option.match(report, {
           onNone: () => json({ error: "no verification has run" }, 404),
-          onSome: (report) => json(report, report.verdict === "passed" ? 200 : 503)
+          // toJson, not the platform's JSON.stringify: a check's data may hold values plain JSON cannot (bigint)
+          onSome: (report) =>
+            HttpServerResponse.text(toJson(report), {
+              status: report.verdict === "passed" ? 200 : 503,
+              contentType: "application/json",
+              headers: { "cache-control": "no-store" }
+            })
         }))
     )
   )

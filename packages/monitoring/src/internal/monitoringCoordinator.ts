@@ -107,7 +107,8 @@ const toMillis = (
 interface WatchEntry {
   readonly id: number
   readonly name: string
-  readonly fiber: Fiber.RuntimeFiber<unknown, unknown>
+  /** The fiber's thread name (`"#12"`): the entry does not keep the fiber itself. */
+  readonly fiber: string
   readonly component: string | undefined
   readonly channel: string | undefined
   readonly heartbeat: boolean
@@ -127,6 +128,8 @@ type FiberEvent =
 
 /** @internal */
 export class MonitoringImpl implements Api.MonitoringCoordinator {
+  /** Set when the coordinator's scope starts closing: its fiber sets no longer take fibers. */
+  closed = false
   shutdownRequested = false
   checkCount = 0
   last: Api.HealthCheck | undefined = undefined
@@ -138,6 +141,8 @@ export class MonitoringImpl implements Api.MonitoringCoordinator {
   readonly sinceRecovery = new Map<string, number>()
   watchSeq = 0
   readonly watched = new Map<number, WatchEntry>()
+  /** The ids of the watched fibers that ended, oldest first (bounded by `fiberHistorySize`). */
+  readonly ended = new Set<number>()
   cleanupRun: Deferred.Deferred<CleanupReport, LockError.LockError> | undefined = undefined
   shutdownRun: Deferred.Deferred<CleanupReport, LockError.LockError> | undefined = undefined
   verification: VerificationReport | undefined = undefined
@@ -148,9 +153,11 @@ export class MonitoringImpl implements Api.MonitoringCoordinator {
     readonly hungAfterMs: number,
     readonly cleanupTimeoutMs: number,
     readonly errorHistorySize: number,
+    readonly fiberHistorySize: number,
     readonly policy: Api.RecoveryPolicy,
     readonly loop: FiberHandle.FiberHandle<void, never>,
     readonly background: FiberSet.FiberSet<unknown, unknown>,
+    readonly recoveries: FiberSet.FiberSet<Option.Option<RecoveryAttempt>, never>,
     readonly events: Queue.Queue<FiberEvent>
   ) {}
 
@@ -178,27 +185,26 @@ export class MonitoringImpl implements Api.MonitoringCoordinator {
     return Effect.gen(this, function*() {
       const report = yield* this.options.components.health
       const at = yield* Clock.currentTimeMillis
-      const hung: Array<string> = []
+      // every hung fiber is marked and handed to the event loop in one synchronous step: an interruption of the
+      // check (`stop`, a caller's timeout) cannot leave a fiber marked hung whose hang was never reported
+      const found: Array<FiberHung> = []
       for (const entry of this.watched.values()) {
         if (entry.status !== "active" || !entry.heartbeat) continue
         const silentMs = at - entry.lastHeartbeatAt
         if (silentMs < this.hungAfterMs) continue
+        const error = new FiberHung({ name: entry.name, fiber: entry.fiber, silentMs, hungAfterMs: this.hungAfterMs })
         entry.status = "hung"
-        hung.push(entry.name)
-        const error = new FiberHung({
-          name: entry.name,
-          fiber: FiberId.threadName(entry.fiber.id()),
-          silentMs,
-          hungAfterMs: this.hungAfterMs
-        })
         entry.failure = { tag: error._tag, message: error.message }
-        yield* Metric.increment(metrics.fibersHung)
-        yield* Effect.logWarning(error.message).pipe(Effect.annotateLogs({ fiber: error.fiber }))
+        metrics.fibersHung.unsafeUpdate(1, [])
         if (entry.component !== undefined) {
-          yield* Queue.offer(this.events, { _tag: "Hung", entry, component: entry.component, error })
+          Queue.unsafeOffer(this.events, { _tag: "Hung", entry, component: entry.component, error })
         }
+        found.push(error)
       }
-      const check: Api.HealthCheck = { at, report, hung }
+      for (const error of found) {
+        yield* Effect.logWarning(error.message).pipe(Effect.annotateLogs({ fiber: error.fiber }))
+      }
+      const check: Api.HealthCheck = { at, report, hung: found.map((error) => error.name) }
       this.last = check
       this.checkCount++
       yield* Metric.increment(metrics.healthChecks)
@@ -225,100 +231,132 @@ export class MonitoringImpl implements Api.MonitoringCoordinator {
     options: { readonly component: string; readonly channel?: string | undefined }
   ): Effect.Effect<Api.HandledError> {
     const { channel, component } = options
-    return Effect.gen(this, function*() {
-      const at = yield* Clock.currentTimeMillis
-      const fiber = FiberId.threadName(yield* Effect.fiberId)
-      const chain = chainOf(error)
-      // counted first, so that even a handling that dies half-way is counted
-      this.total++
-      this.byComponent.set(component, (this.byComponent.get(component) ?? 0) + 1)
-      if (channel !== undefined) this.byChannel.set(channel, (this.byChannel.get(channel) ?? 0) + 1)
-      const errors = (this.sinceRecovery.get(component) ?? 0) + 1
-      this.sinceRecovery.set(component, errors)
-      yield* Metric.increment(
-        Metric.tagged(Metric.tagged(metrics.errors, "component", component), "channel", channel ?? "none")
-      )
-      const state = yield* Effect.option(this.options.components.state(component))
-      const head = chain[0]!
-      const summary = head.message.length > 0 ? `${head.tag}: ${head.message}` : head.tag
-      let transition = "unknown component"
-      if (Option.isSome(state)) {
-        if (state.value === "Error") transition = "already"
-        else {
-          const moved = yield* Effect.either(
-            this.options.components.transition(component, "Error", { reason: summary })
-          )
-          transition = moved._tag === "Right" ? "moved" : `refused: ${info(moved.left).message}`
-        }
-      }
-      const recovery = this.options.recovery
-      const decision: Api.ErrorContext["recovery"] = recovery === undefined
-        ? "no-coordinator"
-        : this.shutdownRequested
-        ? "shutting-down"
-        : "policy"
-      const draft: Api.ErrorContext = {
-        id: ++this.errorSeq,
-        component,
-        channel,
-        tag: head.tag,
-        message: head.message,
-        chain,
-        fiber,
-        at,
-        state: Option.getOrUndefined(state),
-        transition,
-        recovery: decision
-      }
-      const trigger = recovery !== undefined && decision === "policy" && this.policy(draft, errors)
-      const context: Api.ErrorContext = trigger ? { ...draft, recovery: "triggered" } : draft
-      this.history.push(context)
-      if (this.history.length > this.errorHistorySize) this.history.shift()
-      yield* Effect.logWarning(`error handled: ${summary}`).pipe(
-        Effect.annotateLogs({
-          component,
-          ...(channel === undefined ? {} : { channel }),
-          ...(context.state === undefined ? {} : { state: context.state }),
-          recovery: context.recovery
-        })
-      )
-      if (!trigger) return { context, awaitRecovery: Effect.succeedNone }
-      this.sinceRecovery.set(component, 0)
-      const running = yield* FiberSet.run(
-        this.background,
-        Effect.interruptible(recovery.recover(component, { trigger: head.tag, occurredAt: at }))
-      )
-      const awaitRecovery: Effect.Effect<Option.Option<RecoveryAttempt>> = Effect.map(
-        Fiber.await(running),
-        (exit) => Exit.isSuccess(exit) ? Option.some(exit.value as RecoveryAttempt) : Option.none()
-      )
-      return { context, awaitRecovery }
-    }).pipe(
-      // handling an error must never fail: an unexpected defect is logged and a minimal context returned
-      Effect.catchAllCause((cause) =>
-        Effect.gen(this, function*() {
-          const at = yield* Clock.currentTimeMillis
-          yield* Effect.logError("monitoring could not fully handle an error", cause)
-          const chain = chainOf(error)
-          const context: Api.ErrorContext = {
-            id: ++this.errorSeq,
-            component,
-            channel,
-            tag: chain[0]!.tag,
-            message: chain[0]!.message,
-            chain,
-            fiber: FiberId.threadName(yield* Effect.fiberId),
-            at,
-            state: undefined,
-            transition: "unknown",
-            recovery: "handling-failed"
+    return Effect.suspend(() => {
+      // whether this error was counted towards the recovery policy (by the decision step, or by the fallback)
+      let counted = false
+      return Effect.gen(this, function*() {
+        const at = yield* Clock.currentTimeMillis
+        const fiber = FiberId.threadName(yield* Effect.fiberId)
+        const chain = chainOf(error)
+        // counted first, so that even a handling that dies half-way is counted
+        this.total++
+        this.byComponent.set(component, (this.byComponent.get(component) ?? 0) + 1)
+        if (channel !== undefined) this.byChannel.set(channel, (this.byChannel.get(channel) ?? 0) + 1)
+        yield* Metric.increment(
+          Metric.tagged(Metric.tagged(metrics.errors, "component", component), "channel", channel ?? "none")
+        )
+        const state = yield* Effect.option(this.options.components.state(component))
+        const head = chain[0]!
+        const summary = head.message.length > 0 ? `${head.tag}: ${head.message}` : head.tag
+        let transition = "unknown component"
+        if (Option.isSome(state)) {
+          if (state.value === "Error") transition = "already"
+          else {
+            const moved = yield* Effect.either(
+              this.options.components.transition(component, "Error", { reason: summary })
+            )
+            transition = moved._tag === "Right" ? "moved" : `refused: ${info(moved.left).message}`
           }
-          this.history.push(context)
-          if (this.history.length > this.errorHistorySize) this.history.shift()
-          return { context, awaitRecovery: Effect.succeedNone }
-        })
+        }
+        // The decision, in one synchronous step: the shutdown flag, the component's count since its last recovery
+        // (this error included), the policy, and the reset of the count when it triggers. A concurrent error of the
+        // same component sees the count before or after it, never half-way: two errors cannot both be "the third".
+        const recovery = this.options.recovery
+        const decision: Api.ErrorContext["recovery"] = recovery === undefined
+          ? "no-coordinator"
+          : this.shutdownRequested
+          ? "shutting-down"
+          : "policy"
+        const draft: Api.ErrorContext = {
+          id: ++this.errorSeq,
+          component,
+          channel,
+          tag: head.tag,
+          message: head.message,
+          chain,
+          fiber,
+          at,
+          state: Option.getOrUndefined(state),
+          transition,
+          recovery: decision
+        }
+        const errors = (this.sinceRecovery.get(component) ?? 0) + 1
+        const trigger = recovery !== undefined && decision === "policy" && this.policy(draft, errors)
+        this.sinceRecovery.set(component, trigger ? 0 : errors)
+        counted = true
+        const context: Api.ErrorContext = trigger ? { ...draft, recovery: "triggered" } : draft
+        this.history.push(context)
+        if (this.history.length > this.errorHistorySize) this.history.shift()
+        // A shutdown requested from here on finds the recovery's fiber in `recoveries` and waits for it; the fiber
+        // itself checks the request before it starts the episode (no new recovery starts once shutdown is requested).
+        const running = trigger
+          ? yield* FiberSet.run(this.recoveries, this.recoverUnlessShuttingDown(recovery, component, head.tag, at))
+          : undefined
+        yield* Effect.logWarning(`error handled: ${summary}`).pipe(
+          Effect.annotateLogs({
+            component,
+            ...(channel === undefined ? {} : { channel }),
+            ...(context.state === undefined ? {} : { state: context.state }),
+            recovery: context.recovery
+          })
+        )
+        if (running === undefined) return { context, awaitRecovery: Effect.succeedNone }
+        const awaitRecovery: Effect.Effect<Option.Option<RecoveryAttempt>> = Effect.map(
+          Fiber.await(running),
+          (exit) => Exit.isSuccess(exit) ? exit.value : Option.none()
+        )
+        return { context, awaitRecovery }
+      }).pipe(
+        // handling an error must never fail: an unexpected defect is logged and a minimal context returned
+        Effect.catchAllCause((cause) =>
+          Effect.gen(this, function*() {
+            if (!counted) this.sinceRecovery.set(component, (this.sinceRecovery.get(component) ?? 0) + 1)
+            const at = yield* Clock.currentTimeMillis
+            yield* Effect.logError("monitoring could not fully handle an error", cause)
+            const chain = chainOf(error)
+            const context: Api.ErrorContext = {
+              id: ++this.errorSeq,
+              component,
+              channel,
+              tag: chain[0]!.tag,
+              message: chain[0]!.message,
+              chain,
+              fiber: FiberId.threadName(yield* Effect.fiberId),
+              at,
+              state: undefined,
+              transition: "unknown",
+              recovery: "handling-failed"
+            }
+            this.history.push(context)
+            if (this.history.length > this.errorHistorySize) this.history.shift()
+            return { context, awaitRecovery: Effect.succeedNone }
+          })
+        )
       )
-    )
+    })
+  }
+
+  /**
+   * The body of a triggered recovery's fiber. A fiber that starts after a shutdown was requested does not start the
+   * episode (no new recovery starts once shutdown is requested) and ends with `None`; one that started it before
+   * is waited for by the shutdown (it waits for `recoveries` to be empty).
+   */
+  recoverUnlessShuttingDown(
+    recovery: NonNullable<Api.Options["recovery"]>,
+    component: string,
+    trigger: string,
+    occurredAt: number
+  ): Effect.Effect<Option.Option<RecoveryAttempt>> {
+    return Effect.interruptible(Effect.suspend(() =>
+      this.shutdownRequested
+        ? Effect.as(
+          Effect.logInfo("triggered recovery not started: shutdown requested").pipe(
+            Effect.annotateLogs({ component })
+          ),
+          Option.none()
+        )
+        : Effect.asSome(recovery.recover(component, { trigger, occurredAt }))
+    ))
   }
 
   resetError(component: string): Effect.Effect<Api.ResetResult> {
@@ -392,8 +430,11 @@ export class MonitoringImpl implements Api.MonitoringCoordinator {
   // ----- cleanup and shutdown -----
 
   /**
-   * Runs `effect` once for every concurrent caller: the first caller runs it, the others wait for its exit. With
-   * `keep`, the result stays for later callers (shutdown); without, the next call after the run starts a new one.
+   * Runs `effect` once for every concurrent caller, in a fiber of its own in the coordinator's scope: the first call
+   * starts it, every caller (the first included) waits for its exit. Interrupting a caller ends its wait only, never
+   * the run, so the other callers still get its result; the run is interrupted only when the coordinator's scope
+   * closes. With `keep`, the result stays for later callers (shutdown); without, the next call after the run starts
+   * a new one. Once the scope is closed there is no fiber to run it in: it runs in the caller's fiber.
    */
   joined(
     get: () => Deferred.Deferred<CleanupReport, LockError.LockError> | undefined,
@@ -407,12 +448,13 @@ export class MonitoringImpl implements Api.MonitoringCoordinator {
         if (existing !== undefined) return restore(Deferred.await(existing))
         const deferred = Deferred.unsafeMake<CleanupReport, LockError.LockError>(FiberId.none)
         set(deferred)
-        return Effect.exit(restore(effect)).pipe(
-          Effect.flatMap((exit) => {
+        const run = Effect.onExit(Effect.interruptible(effect), (exit) =>
+          Effect.suspend(() => {
             if (!keep || Exit.isInterrupted(exit)) set(undefined)
-            return Effect.zipRight(Deferred.done(deferred, exit), exit)
-          })
-        )
+            return Deferred.done(deferred, exit)
+          }))
+        if (this.closed) return restore(run)
+        return Effect.zipRight(FiberSet.run(this.background, run), restore(Deferred.await(deferred)))
       })
     )
   }
@@ -481,9 +523,14 @@ export class MonitoringImpl implements Api.MonitoringCoordinator {
     return Effect.gen(this, function*() {
       yield* Effect.logInfo("shutdown requested")
       yield* this.stop
+      // the recoveries handleError triggered: each one either started its episode before the request (and is waited
+      // for here) or sees the request and does not start it
+      yield* FiberSet.awaitEmpty(this.recoveries)
+      // and any other episode of the recovery coordinator
       if (this.options.recovery !== undefined) yield* this.options.recovery.awaitIdle
       const report = yield* this.cleanupAll
       this.watched.clear()
+      this.ended.clear()
       return report
     })
   }
@@ -507,7 +554,7 @@ export class MonitoringImpl implements Api.MonitoringCoordinator {
       const entry: WatchEntry = {
         id: ++this.watchSeq,
         name,
-        fiber,
+        fiber: FiberId.threadName(fiber.id()),
         component: options?.component,
         channel: options?.channel,
         heartbeat: options?.heartbeat ?? false,
@@ -516,17 +563,19 @@ export class MonitoringImpl implements Api.MonitoringCoordinator {
         failure: undefined
       }
       this.watched.set(entry.id, entry)
+      // the observer keeps the entry, not the other way round: once the fiber ended, nothing here keeps it
       fiber.addObserver((exit) => {
         if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) {
           if (entry.status === "active" || entry.status === "hung") entry.status = "completed"
-          return
+        } else {
+          entry.status = "failed"
+          entry.failure = chainOf(exit.cause)[0]!
+          metrics.fibersFailed.unsafeUpdate(1, [])
+          if (entry.component !== undefined && this.watched.has(entry.id)) {
+            Queue.unsafeOffer(this.events, { _tag: "Failed", entry, component: entry.component, cause: exit.cause })
+          }
         }
-        entry.status = "failed"
-        entry.failure = chainOf(exit.cause)[0]!
-        metrics.fibersFailed.unsafeUpdate(1, [])
-        if (entry.component !== undefined && this.watched.has(entry.id)) {
-          Queue.unsafeOffer(this.events, { _tag: "Failed", entry, component: entry.component, cause: exit.cause })
-        }
+        this.forgetEnded(entry)
       })
       return {
         id: entry.id,
@@ -537,9 +586,21 @@ export class MonitoringImpl implements Api.MonitoringCoordinator {
           })),
         unwatch: Effect.sync(() => {
           this.watched.delete(entry.id)
+          this.ended.delete(entry.id)
         })
       }
     })
+  }
+
+  /** Keeps an ended fiber's entry among the last `fiberHistorySize` ended ones, forgetting the oldest beyond. */
+  forgetEnded(entry: WatchEntry): void {
+    if (this.watched.get(entry.id) !== entry) return
+    this.ended.add(entry.id)
+    while (this.ended.size > this.fiberHistorySize) {
+      const oldest = this.ended.values().next().value!
+      this.ended.delete(oldest)
+      this.watched.delete(oldest)
+    }
   }
 
   fork<A, E, R>(
@@ -564,7 +625,7 @@ export class MonitoringImpl implements Api.MonitoringCoordinator {
       [...this.watched.values()].map((entry) => ({
         id: entry.id,
         name: entry.name,
-        fiber: FiberId.threadName(entry.fiber.id()),
+        fiber: entry.fiber,
         component: entry.component,
         status: entry.status,
         heartbeat: entry.heartbeat,
@@ -686,8 +747,15 @@ export const make = (
         new InvalidMonitoringOptions({ field: "errorHistorySize", reason: "must be a positive integer" })
       )
     }
+    const fiberHistorySize = options.fiberHistorySize ?? 100
+    if (!Number.isInteger(fiberHistorySize) || fiberHistorySize < 0) {
+      return yield* Effect.fail(
+        new InvalidMonitoringOptions({ field: "fiberHistorySize", reason: "must be a non-negative integer" })
+      )
+    }
     const loop = yield* FiberHandle.make<void, never>()
     const background = yield* FiberSet.make<unknown, unknown>()
+    const recoveries = yield* FiberSet.make<Option.Option<RecoveryAttempt>, never>()
     const events = yield* Effect.acquireRelease(Queue.unbounded<FiberEvent>(), Queue.shutdown)
     const monitoring = new MonitoringImpl(
       options,
@@ -695,10 +763,18 @@ export const make = (
       hungAfterMs,
       cleanupTimeoutMs,
       errorHistorySize,
+      fiberHistorySize,
       options.recoveryPolicy ?? ((_context, errors) => errors >= 3),
       loop,
       background,
+      recoveries,
       events
+    )
+    // runs first when the scope closes (finalizers run in reverse order), before the fiber sets close
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        monitoring.closed = true
+      })
     )
     yield* FiberSet.run(background, monitoring.eventLoop)
     return monitoring

@@ -1,5 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
+import * as MetricKeyType from "effect/MetricKeyType"
+import type * as MetricLabel from "effect/MetricLabel"
 import type * as MetricPair from "effect/MetricPair"
 import * as MetricState from "effect/MetricState"
 import * as Option from "effect/Option"
@@ -23,10 +25,33 @@ const formatValue = (value: number | bigint): string => {
   return String(value)
 }
 
-const labels = (pairs: ReadonlyArray<readonly [string, string]>): string =>
-  pairs.length === 0
-    ? ""
-    : `{${pairs.map(([key, value]) => `${sanitize(key, false)}="${escapeLabel(value)}"`).join(",")}}`
+type Label = readonly [name: string, value: string]
+
+const labels = (pairs: ReadonlyArray<Label>): string =>
+  pairs.length === 0 ? "" : `{${pairs.map(([name, value]) => `${name}="${escapeLabel(value)}"`).join(",")}}`
+
+/**
+ * A metric key's tags as labels with one value per label name (the exposition format refuses a sample that repeats
+ * one). Names are sanitised first. When a name comes more than once (nested `Effect.tagMetrics`, a fiber's
+ * `tagMetrics` over a `Metric.tagged` of the same key), the last tag of the key wins the name (the innermost
+ * `tagMetrics`; a fiber's tags come after the metric's own), an identical repetition is dropped, and each earlier
+ * value is kept as `exported_<name>` (`exported_exported_<name>`, ...), as Prometheus renames a scraped label that
+ * clashes with a target label. A tag named like the renderer's own label of the metric type (`reserved`: `le`,
+ * `quantile`, `key`) is renamed the same way, so `le="interactive"` becomes `exported_le="interactive"`.
+ */
+const labelsOf = (tags: ReadonlyArray<MetricLabel.MetricLabel>, reserved?: string): Array<Label> => {
+  const taken = new Map<string, string | undefined>(reserved === undefined ? [] : [[reserved, undefined]])
+  const out: Array<Label> = []
+  for (let i = tags.length - 1; i >= 0; i--) {
+    const tag = tags[i]!
+    let name = sanitize(tag.key, false)
+    if (taken.has(name) && taken.get(name) === tag.value) continue
+    while (taken.has(name)) name = `exported_${name}`
+    taken.set(name, tag.value)
+    out.push([name, tag.value])
+  }
+  return out.reverse()
+}
 
 interface Family {
   readonly name: string
@@ -57,15 +82,20 @@ export const render = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>): str
     const key = pair.metricKey
     const name = sanitize(key.name, true)
     const help = Option.getOrUndefined(key.description)
-    const tags: ReadonlyArray<readonly [string, string]> = key.tags.map((tag) => [tag.key, tag.value] as const)
     const state = pair.metricState
     if (MetricState.isCounterState(state)) {
-      family(name, "counter", help)?.lines.push(`${name}${labels(tags)} ${formatValue(state.count)}`)
+      // only a counter that refuses decrements is monotonic; an up/down counter (e.g. Effect's effect_fiber_active)
+      // is a gauge for Prometheus, whose rate() reads every decrease of a counter as a reset
+      const monotonic = MetricKeyType.isCounterKey(key.keyType) && key.keyType.incremental
+      family(name, monotonic ? "counter" : "gauge", help)?.lines.push(
+        `${name}${labels(labelsOf(key.tags))} ${formatValue(state.count)}`
+      )
     } else if (MetricState.isGaugeState(state)) {
-      family(name, "gauge", help)?.lines.push(`${name}${labels(tags)} ${formatValue(state.value)}`)
+      family(name, "gauge", help)?.lines.push(`${name}${labels(labelsOf(key.tags))} ${formatValue(state.value)}`)
     } else if (MetricState.isHistogramState(state)) {
       const target = family(name, "histogram", help)
       if (target === undefined) continue
+      const tags = labelsOf(key.tags, "le")
       let sawInfinity = false
       for (const [boundary, count] of state.buckets) {
         if (boundary === Number.POSITIVE_INFINITY) sawInfinity = true
@@ -79,6 +109,7 @@ export const render = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>): str
     } else if (MetricState.isSummaryState(state)) {
       const target = family(name, "summary", help)
       if (target === undefined) continue
+      const tags = labelsOf(key.tags, "quantile")
       for (const [quantile, value] of state.quantiles) {
         target.lines.push(
           `${name}${labels([...tags, ["quantile", formatValue(quantile)]])} ${
@@ -91,6 +122,7 @@ export const render = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>): str
     } else if (MetricState.isFrequencyState(state)) {
       const target = family(name, "counter", help)
       if (target === undefined) continue
+      const tags = labelsOf(key.tags, "key")
       for (const [value, count] of [...state.occurrences.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
         target.lines.push(`${name}${labels([...tags, ["key", value]])} ${formatValue(count)}`)
       }

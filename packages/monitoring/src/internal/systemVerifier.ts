@@ -14,10 +14,11 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import type { MonitoringCoordinator } from "../MonitoringCoordinator.js"
-import { InvalidMonitoringOptions, VerificationFailed } from "../MonitoringError.js"
+import { InvalidMonitoringOptions, UnknownCheck, VerificationFailed } from "../MonitoringError.js"
 import type * as Api from "../SystemVerifier.js"
 import type { CheckResult, RestartSummary, VerificationReport } from "../VerificationReport.js"
 import { toJson, verdictOf } from "../VerificationReport.js"
@@ -397,13 +398,60 @@ export const checkFibers = (sources: {
 
 const firstLine = (text: string): string => text.split("\n")[0] ?? ""
 
-/** Runs a check; with `timeoutMs` undefined it is not timed out (a restart must not be interrupted half-way). */
-const runCheck = (check: Api.Check, timeoutMs: number | undefined): Effect.Effect<CheckResult> =>
+/**
+ * The runs of checks that timed out and have not ended yet, by check name: a check that ignores its interruption
+ * (an uninterruptible region, a blocking call) keeps running after its timeout, and is not started again while it
+ * does.
+ */
+type Abandoned = Map<string, Fiber.RuntimeFiber<unknown, unknown>>
+
+/**
+ * Runs a check; with `timeoutMs` undefined it is not timed out (a restart must not be interrupted half-way).
+ *
+ * A timed check runs in a fiber of its own, as `Effect.disconnect` does: at the timeout it is sent an interruption and
+ * left to end on its own, so the timeout is an upper bound of the check's time in the report even for a check that
+ * ignores interruption. Such a run is kept in `abandoned` until it ends; meanwhile the check is not run again (it is
+ * reported as an error), so a stuck check does not pile up a fiber per verification.
+ */
+const runCheck = (
+  check: Api.Check,
+  timeoutMs: number | undefined,
+  abandoned: Abandoned
+): Effect.Effect<CheckResult> =>
   Effect.gen(function*() {
     const start = yield* Clock.currentTimeMillis
-    const exit = yield* Effect.exit(
-      timeoutMs === undefined ? Effect.asSome(check.run) : Effect.timeoutOption(check.run, Duration.millis(timeoutMs))
-    )
+    const stuck = abandoned.get(check.name)
+    if (stuck !== undefined) {
+      return {
+        name: check.name,
+        status: "error",
+        details: [
+          `not run: its run from an earlier verification timed out and is still running (${
+            FiberId.threadName(stuck.id())
+          } did not stop when interrupted)`
+        ],
+        durationMs: 0,
+        data: undefined
+      }
+    }
+    const exit = yield* (timeoutMs === undefined
+      ? Effect.exit(Effect.asSome(check.run))
+      : Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.forkDaemon(restore(check.run))
+          const done = yield* restore(Effect.timeoutOption(Fiber.await(fiber), Duration.millis(timeoutMs))).pipe(
+            Effect.onInterrupt(() => Fiber.interruptFork(fiber))
+          )
+          if (Option.isSome(done)) return Exit.map(done.value, Option.some)
+          // timed out: interrupt it without waiting for it to stop, and keep it until it ends
+          abandoned.set(check.name, fiber)
+          fiber.addObserver(() => {
+            if (abandoned.get(check.name) === fiber) abandoned.delete(check.name)
+          })
+          yield* Fiber.interruptFork(fiber)
+          return Exit.succeed(Option.none())
+        })
+      ))
     const durationMs = (yield* Clock.currentTimeMillis) - start
     if (Exit.isSuccess(exit)) {
       if (Option.isNone(exit.value)) {
@@ -425,8 +473,12 @@ const runCheck = (check: Api.Check, timeoutMs: number | undefined): Effect.Effec
     return { name: check.name, status: "error", details: [`could not run: ${reason}`], durationMs, data: undefined }
   })
 
-const runAll = (checks: ReadonlyArray<Api.Check>, timeoutMs: number): Effect.Effect<ReadonlyArray<CheckResult>> =>
-  Effect.forEach(checks, (check) => runCheck(check, timeoutMs), { concurrency: "unbounded" })
+const runAll = (
+  checks: ReadonlyArray<Api.Check>,
+  timeoutMs: number,
+  abandoned: Abandoned
+): Effect.Effect<ReadonlyArray<CheckResult>> =>
+  Effect.forEach(checks, (check) => runCheck(check, timeoutMs, abandoned), { concurrency: "unbounded" })
 
 // ----- restart verification -----
 
@@ -589,6 +641,7 @@ const restartChecks = (
 class VerifierImpl implements Api.SystemVerifier {
   last: VerificationReport | undefined = undefined
   readonly checks: ReadonlyArray<string>
+  readonly stuck: Abandoned = new Map()
 
   constructor(
     readonly options: Api.Options,
@@ -613,12 +666,18 @@ class VerifierImpl implements Api.SystemVerifier {
     })
   }
 
-  verify(options?: Api.VerifyOptions): Effect.Effect<VerificationReport> {
+  verify(options?: { readonly only?: undefined } | undefined): Effect.Effect<VerificationReport>
+  verify(options: Api.VerifyOptions): Effect.Effect<VerificationReport, UnknownCheck>
+  verify(options?: Api.VerifyOptions): Effect.Effect<VerificationReport, UnknownCheck> {
     const only = options?.only
-    const checks = only === undefined ? this.all : this.all.filter((check) => only.includes(check.name))
     return Effect.gen(this, function*() {
+      if (only !== undefined) {
+        const unknown = [...new Set(only.filter((name) => !this.checks.includes(name)))]
+        if (unknown.length > 0) return yield* Effect.fail(new UnknownCheck({ checks: unknown, known: this.checks }))
+      }
+      const checks = only === undefined ? this.all : this.all.filter((check) => only.includes(check.name))
       const startedAt = yield* Clock.currentTimeMillis
-      const results = yield* runAll(checks, this.timeoutMs)
+      const results = yield* runAll(checks, this.timeoutMs, this.stuck)
       const durationMs = (yield* Clock.currentTimeMillis) - startedAt
       return yield* this.publish({
         startedAt,
@@ -652,8 +711,8 @@ class VerifierImpl implements Api.SystemVerifier {
       }
       const { checks, summary } = restartChecks(components, target)
       const [restart, ...afterwards] = checks
-      const first = yield* runCheck(restart!, undefined)
-      const rest = yield* runAll([...afterwards, ...this.all], this.timeoutMs)
+      const first = yield* runCheck(restart!, undefined, this.stuck)
+      const rest = yield* runAll([...afterwards, ...this.all], this.timeoutMs, this.stuck)
       const results = [first, ...rest]
       const durationMs = (yield* Clock.currentTimeMillis) - startedAt
       return yield* this.publish({
@@ -668,6 +727,12 @@ class VerifierImpl implements Api.SystemVerifier {
 
   get lastReport(): Effect.Effect<Option.Option<VerificationReport>> {
     return Effect.sync(() => Option.fromNullable(this.last))
+  }
+
+  get abandoned(): Effect.Effect<ReadonlyArray<Api.AbandonedCheck>> {
+    return Effect.sync(() =>
+      [...this.stuck].map(([check, fiber]) => ({ check, fiber: FiberId.threadName(fiber.id()) }))
+    )
   }
 }
 

@@ -94,15 +94,24 @@ export const unsafeMake = (): Api.MemoryFileSystem => {
         return Effect.void
       }))
 
+  /** `flag`: `w`/`w+` (default) replace, `a`/`a+` append; with `x` (`wx`, `ax`, ...) the file must not exist. */
   const writeFile = (raw: string, data: Uint8Array, options?: FileSystem.WriteFileOptions) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
       Effect.suspend(() => {
         const path = normalize(raw)
+        const flag = options?.flag ?? "w"
+        if (flag.startsWith("r")) {
+          return Effect.fail(systemError("InvalidData", "writeFile", path, `flag "${flag}" does not write`))
+        }
         if (directories.has(path)) return Effect.fail(systemError("BadResource", "writeFile", path, "is a directory"))
-        return Effect.map(requireDirectory("writeFile", parentOf(path)), () => {
+        return Effect.flatMap(requireDirectory("writeFile", parentOf(path)), () => {
           const previous = files.get(path)
-          const bytes = options?.flag === "a" && previous !== undefined ? concat(previous.data, data) : data.slice()
+          if (flag.includes("x") && previous !== undefined) {
+            return Effect.fail(systemError("AlreadyExists", "writeFile", path, "file exists"))
+          }
+          const bytes = flag.startsWith("a") && previous !== undefined ? concat(previous.data, data) : data.slice()
           files.set(path, { data: bytes, mtime: now })
+          return Effect.void
         })
       }))
 
@@ -179,6 +188,118 @@ export const unsafeMake = (): Api.MemoryFileSystem => {
       return Effect.fail(systemError("NotFound", "utimes", path, "no such file or directory"))
     })
 
+  /** Every file and directory strictly under `path`. */
+  const descendants = (path: string): Array<string> => {
+    const prefix = path === "/" ? "/" : `${path}/`
+    return [...directories.keys(), ...files.keys()].filter((candidate) => candidate.startsWith(prefix))
+  }
+
+  /**
+   * As POSIX `rename(2)`: atomic; a file replaces a file, a directory replaces an empty directory; the parent of the
+   * destination must exist; a directory cannot move under itself.
+   */
+  const rename = (rawFrom: string, rawTo: string) =>
+    Effect.suspend(() => {
+      const from = normalize(rawFrom)
+      const to = normalize(rawTo)
+      const file = files.get(from)
+      if (file === undefined && (!directories.has(from) || from === "/")) {
+        return Effect.fail(systemError("NotFound", "rename", from, "no such file or directory"))
+      }
+      return Effect.flatMap(requireDirectory("rename", parentOf(to)), () => {
+        if (from === to) return Effect.void
+        if (file !== undefined) {
+          if (directories.has(to)) return Effect.fail(systemError("BadResource", "rename", to, "is a directory"))
+          files.delete(from)
+          files.set(to, file)
+          return Effect.void
+        }
+        if (to.startsWith(`${from}/`)) {
+          return Effect.fail(systemError("InvalidData", "rename", to, "a directory cannot move under itself"))
+        }
+        if (files.has(to)) return Effect.fail(systemError("BadResource", "rename", to, "not a directory"))
+        if (directories.has(to) && descendants(to).length > 0) {
+          return Effect.fail(systemError("Busy", "rename", to, "directory not empty"))
+        }
+        const moved = descendants(from)
+        directories.set(to, directories.get(from)!)
+        directories.delete(from)
+        for (const path of moved) {
+          const target = `${to}${path.slice(from.length)}`
+          const entry = files.get(path)
+          if (entry !== undefined) {
+            files.delete(path)
+            files.set(target, entry)
+          } else {
+            directories.set(target, directories.get(path)!)
+            directories.delete(path)
+          }
+        }
+        return Effect.void
+      })
+    })
+
+  /** As `copyFile(2)`-style copies: the destination file is replaced; its modification time is now. */
+  const copyFile = (rawFrom: string, rawTo: string) =>
+    Effect.flatMap(readFile(rawFrom), (data) => writeFile(rawTo, data))
+
+  /**
+   * As Node's `fs.cp` (recursive): copies a file or a directory tree. Existing destination files are kept unless
+   * `overwrite`; `preserveTimestamps` keeps the modification times.
+   */
+  const copy = (rawFrom: string, rawTo: string, options?: FileSystem.CopyOptions) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.suspend(() => {
+        const from = normalize(rawFrom)
+        const to = normalize(rawTo)
+        const mtime = (source: number) => options?.preserveTimestamps === true ? source : now
+        const copyOne = (source: string, target: string): Effect.Effect<void, PlatformError.PlatformError> => {
+          const entry = files.get(source)!
+          if (directories.has(target)) {
+            return Effect.fail(systemError("BadResource", "copy", target, "is a directory"))
+          }
+          if (files.has(target) && options?.overwrite !== true) return Effect.void
+          files.set(target, { data: entry.data.slice(), mtime: mtime(entry.mtime) })
+          return Effect.void
+        }
+        if (files.has(from)) return Effect.zipRight(requireDirectory("copy", parentOf(to)), copyOne(from, to))
+        if (!directories.has(from)) {
+          return Effect.fail(systemError("NotFound", "copy", from, "no such file or directory"))
+        }
+        if (to === from || to.startsWith(`${from}/`)) {
+          return Effect.fail(systemError("InvalidData", "copy", to, "cannot copy a directory into itself"))
+        }
+        if (files.has(to)) return Effect.fail(systemError("BadResource", "copy", to, "not a directory"))
+        const sources = descendants(from).sort()
+        return Effect.zipRight(
+          makeDirectory(to, { recursive: true }),
+          Effect.forEach(sources, (source) => {
+            const target = `${to}${source.slice(from.length)}`
+            return files.has(source) ? copyOne(source, target) : makeDirectory(target, { recursive: true })
+          }, { discard: true })
+        )
+      }))
+
+  /** Cuts the file to `length` bytes (default 0), or extends it with zero bytes. */
+  const truncate = (raw: string, length?: FileSystem.SizeInput) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.suspend(() => {
+        const path = normalize(raw)
+        const entry = files.get(path)
+        if (entry === undefined) {
+          return Effect.fail(
+            directories.has(path)
+              ? systemError("BadResource", "truncate", path, "is a directory")
+              : systemError("NotFound", "truncate", path, "no such file")
+          )
+        }
+        const size = Number(length ?? 0)
+        const data = new Uint8Array(size)
+        data.set(entry.data.subarray(0, size))
+        files.set(path, { data, mtime: now })
+        return Effect.void
+      }))
+
   const access = (raw: string) =>
     Effect.suspend(() => {
       const path = normalize(raw)
@@ -189,13 +310,17 @@ export const unsafeMake = (): Api.MemoryFileSystem => {
 
   const fileSystem = FileSystem.makeNoop({
     access,
+    copy,
+    copyFile,
     exists: (path) => Effect.sync(() => files.has(normalize(path)) || directories.has(normalize(path))),
     makeDirectory,
     readDirectory,
     readFile,
     readFileString: (path) => Effect.map(readFile(path), (bytes) => decoder.decode(bytes)),
     remove,
+    rename,
     stat,
+    truncate,
     utimes,
     writeFile,
     writeFileString: (path, data, options) => writeFile(path, encoder.encode(data), options)

@@ -7,7 +7,9 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
+import * as HashSet from "effect/HashSet"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as Option from "effect/Option"
@@ -16,8 +18,15 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Api from "../RecoveryCoordinator.js"
 import { InvalidRecoveryOptions, RecoveryFailed } from "../RecoveryError.js"
-import type { ErrorInfo, RecoveryAttempt, RecoveryLogger, StateEntry, StepRecord } from "../RecoveryLogger.js"
-import { annotate, causeInfo } from "./recoveryLogger.js"
+import type {
+  AttemptInput,
+  ErrorInfo,
+  RecoveryAttempt,
+  RecoveryLogger,
+  StateEntry,
+  StepRecord
+} from "../RecoveryLogger.js"
+import { annotate, causeInfo, unrecordedAttempt } from "./recoveryLogger.js"
 
 /** @internal */
 export const tag = Context.GenericTag<Api.RecoveryCoordinator>("@core-stability/recovery/RecoveryCoordinator")
@@ -142,8 +151,17 @@ interface Machines {
 }
 
 interface Episode {
-  /** Completed with the episode fiber's exit. */
+  /**
+   * Completed with the recorded attempt at the end of the episode (or, should the episode's fiber die, a defect of
+   * this module, with that fiber's exit).
+   */
   readonly done: Deferred.Deferred<RecoveryAttempt>
+  /**
+   * The previous episode of the component, if it was still being recorded when this one started: this one waits for
+   * it before touching the machines. Cleared once waited for (so that episodes do not form a chain in memory).
+   */
+  previous: Deferred.Deferred<RecoveryAttempt> | undefined
+  /** The triggers that joined; read when the episode stops being joinable (its final state is settled). */
   joined: number
 }
 
@@ -158,7 +176,14 @@ interface Run {
   failure: { readonly step: string | undefined; readonly error: ErrorInfo } | undefined
   /** The last cleanup report a step returned. */
   cleanup: CleanupReport | undefined
+  /** The step running now (set while `runStep` waits for it), for the record of an interrupted episode. */
+  current: { readonly step: ResolvedStep; readonly channel: string | undefined; readonly startedAt: number } | undefined
+  /** The episode was interrupted (its coordinator's scope closed) while its steps ran: no rollback. */
+  interrupted: boolean
 }
+
+const stepLabel = (name: string, channel: string | undefined): string =>
+  channel === undefined ? name : `${name}[${channel}]`
 
 const toMillis = (
   field: string,
@@ -191,12 +216,18 @@ const defaultResources: Effect.Effect<Readonly<Record<string, number>>> = Effect
 
 /** @internal */
 export class CoordinatorImpl implements Api.RecoveryCoordinator {
+  /** The episodes that can be joined: from their start until their final state is settled. */
   readonly episodes = new Map<string, Episode>()
+  /** The latest episode of each component, until it has been recorded and its machines are back to Idle. */
+  readonly running = new Map<string, Episode>()
+  /** Step fibers that were abandoned (at their timeout, or when the episode was interrupted) and have not ended. */
+  readonly abandoned = new Map<Fiber.RuntimeFiber<unknown, unknown>, Api.AbandonedStep>()
   readonly machines = new Map<string, Machines>()
   started = 0
   joinedCount = 0
   succeeded = 0
   failed = 0
+  unrecorded = 0
 
   constructor(
     readonly logger: RecoveryLogger,
@@ -245,15 +276,17 @@ export class CoordinatorImpl implements Api.RecoveryCoordinator {
       joined: this.joinedCount,
       succeeded: this.succeeded,
       failed: this.failed,
-      inProgress: [...this.episodes.keys()]
+      inProgress: [...this.running.keys()],
+      abandoned: [...this.abandoned.values()]
     }))
   }
 
   get awaitIdle(): Effect.Effect<void> {
     return Effect.suspend(() => {
-      if (this.episodes.size === 0) return Effect.void
+      if (this.running.size === 0) return Effect.void
+      // the latest episode of a component ends after the ones before it (it waits for them)
       return Effect.flatMap(
-        Effect.forEach([...this.episodes.values()], (episode) => Effect.exit(Deferred.await(episode.done)), {
+        Effect.forEach([...this.running.values()], (episode) => Effect.exit(Deferred.await(episode.done)), {
           discard: true
         }),
         () => this.awaitIdle
@@ -271,64 +304,104 @@ export class CoordinatorImpl implements Api.RecoveryCoordinator {
           this.joinedCount++
           return Effect.zipRight(Metric.increment(metrics.joined), restore(Deferred.await(existing.done)))
         }
-        const episode: Episode = { done: Deferred.unsafeMake<RecoveryAttempt>(FiberId.none), joined: 0 }
+        // an episode still being recorded is not joinable (its steps have all run); the new one waits for it
+        const episode: Episode = {
+          done: Deferred.unsafeMake<RecoveryAttempt>(FiberId.none),
+          previous: this.running.get(component)?.done,
+          joined: 0
+        }
         this.episodes.set(component, episode)
+        this.running.set(component, episode)
         this.started++
-        return Effect.flatMap(
-          Effect.forkIn(Effect.interruptible(this.episode(component, trigger)), this.scope),
-          (fiber) => {
-            fiber.addObserver((exit) => {
-              if (this.episodes.get(component) === episode) this.episodes.delete(component)
-              Deferred.unsafeDone(episode.done, exit)
-            })
-            return restore(Deferred.await(episode.done))
-          }
-        )
+        // forked uninterruptible (the flags of this region): the episode opts into interruption for its steps only,
+        // so that it always gets to record itself, even when its scope is closed before it starts
+        return Effect.flatMap(Effect.forkIn(this.episode(component, trigger, episode), this.scope), (fiber) => {
+          // only for a defect of this module: the episode completes `done` itself
+          fiber.addObserver((exit) => this.release(component, episode, exit))
+          return restore(Deferred.await(episode.done))
+        })
       })
     )
+  }
+
+  /** No further trigger joins the episode: later ones start a new episode. */
+  unregister(component: string, episode: Episode): void {
+    if (this.episodes.get(component) === episode) this.episodes.delete(component)
+  }
+
+  /** The episode is over: its callers get `exit`, the next episode of the component may start. */
+  release(component: string, episode: Episode, exit: Exit.Exit<RecoveryAttempt>): void {
+    this.unregister(component, episode)
+    if (this.running.get(component) === episode) this.running.delete(component)
+    Deferred.unsafeDone(episode.done, exit)
   }
 
   recoverOrFail(component: string, trigger: Api.Trigger): Effect.Effect<RecoveryAttempt, RecoveryFailed> {
     return Effect.flatMap(this.recover(component, trigger), (attempt) => {
       if (attempt.outcome === "Succeeded") return Effect.succeed(attempt)
       const failed = attempt.steps.find((step) =>
-        step.required && (step.status === "Failed" || step.status === "TimedOut")
+        step.required && (step.status === "Failed" || step.status === "TimedOut" || step.status === "Interrupted")
       )
       return Effect.fail(
         new RecoveryFailed({
           component,
           attempt: attempt.id,
-          step: failed === undefined ? undefined : failed.channel === undefined
-            ? failed.step
-            : `${failed.step}[${failed.channel}]`,
+          step: failed === undefined ? undefined : stepLabel(failed.step, failed.channel),
           reason: attempt.error === undefined ? "unknown" : `${attempt.error.tag}: ${attempt.error.message}`
         })
       )
     })
   }
 
-  /** One episode, in its own fiber. */
-  episode(component: string, trigger: Api.Trigger): Effect.Effect<RecoveryAttempt> {
-    return Effect.uninterruptibleMask((restore) =>
-      Effect.gen(this, function*() {
-        const machines = yield* this.machinesOf(component)
-        const run: Run = {
-          component,
-          trigger,
-          startedAt: yield* Clock.currentTimeMillis,
-          states: [],
-          steps: [],
-          completed: [],
-          failure: undefined,
-          cleanup: undefined
+  /**
+   * One episode, in its own fiber, which starts uninterruptible: only the steps (`body`) can be interrupted, so the
+   * episode is always settled and recorded.
+   */
+  episode(component: string, trigger: Api.Trigger, episode: Episode): Effect.Effect<RecoveryAttempt> {
+    return Effect.gen(this, function*() {
+      const previous = episode.previous
+      if (previous !== undefined) {
+        // the previous episode is being recorded and moves its machines back to Idle: wait for it (bounded by its
+        // writes; it completes `done` even when it records a failure)
+        yield* Effect.exit(Deferred.await(previous))
+        episode.previous = undefined
+      }
+      const machines = yield* this.machinesOf(component)
+      const run: Run = {
+        component,
+        trigger,
+        startedAt: yield* Clock.currentTimeMillis,
+        states: [],
+        steps: [],
+        completed: [],
+        failure: undefined,
+        cleanup: undefined,
+        current: undefined,
+        interrupted: false
+      }
+      const exit = yield* Effect.exit(Effect.interruptible(this.body(run, machines)))
+      // interrupted: the coordinator's scope is closing (callers cannot interrupt an episode). The body ends in a
+      // failure only then or by a defect; an interruption arriving after the steps ended changes nothing
+      const interrupted = Exit.isFailure(exit) && HashSet.size((yield* Effect.descriptor).interruptors) > 0
+      if (interrupted) {
+        const current = run.current
+        run.interrupted = true
+        run.failure = {
+          step: current === undefined ? undefined : stepLabel(current.step.name, current.channel),
+          error: {
+            tag: "Interrupted",
+            message: current === undefined
+              ? "the recovery episode was interrupted (its coordinator's scope closed)"
+              : `the recovery episode was interrupted (its coordinator's scope closed) during step ${
+                stepLabel(current.step.name, current.channel)
+              }`
+          }
         }
-        const exit = yield* Effect.exit(restore(this.body(run, machines)))
-        if (Exit.isFailure(exit) && run.failure === undefined) {
-          run.failure = { step: undefined, error: causeInfo(exit.cause) }
-        }
-        return yield* this.finish(run, machines)
-      }).pipe(annotate({ component }))
-    )
+      } else if (Exit.isFailure(exit) && run.failure === undefined) {
+        run.failure = { step: undefined, error: causeInfo(exit.cause) }
+      }
+      return yield* this.finish(run, machines, episode)
+    }).pipe(annotate({ component }))
   }
 
   /** The phases and steps; sets `run.failure` and returns at the first failure that aborts the episode. */
@@ -362,33 +435,67 @@ export class CoordinatorImpl implements Api.RecoveryCoordinator {
     })
   }
 
-  /** Moves the machine (and the channel machines) to a state; a refusal aborts the episode. */
+  /**
+   * Moves the machine (and the channel machines) to a state; a refusal aborts the episode (as does a validator that
+   * dies: a defect in user code).
+   */
   move(run: Run, machines: Machines, state: "Initiating" | Api.Phase | "Completed"): Effect.Effect<boolean> {
     return Effect.gen(this, function*() {
-      const result = yield* Effect.either(
+      const result = yield* Effect.exit(
         StateMachine.transitionTo(machines.machine, state, { reason: run.trigger.trigger })
       )
-      if (result._tag === "Left") {
-        run.failure = { step: `transition:${state}`, error: { tag: result.left._tag, message: result.left.message } }
+      if (Exit.isFailure(result)) {
+        run.failure = { step: `transition:${state}`, error: causeInfo(result.cause) }
         return false
       }
-      run.states.push({ state, at: result.right.at })
+      run.states.push({ state, at: result.value.at })
       if (machines.channels !== undefined && state !== "Initiating") {
         for (const key of this.channels) {
           const channel = Channels.get(machines.channels, key)
-          const moved = yield* Effect.either(StateMachine.transitionTo(channel, state, { reason: run.trigger.trigger }))
-          if (moved._tag === "Left") {
-            run.failure = {
-              step: `transition:${state}[${key}]`,
-              error: { tag: moved.left._tag, message: moved.left.message }
-            }
+          const moved = yield* Effect.exit(StateMachine.transitionTo(channel, state, { reason: run.trigger.trigger }))
+          if (Exit.isFailure(moved)) {
+            run.failure = { step: `transition:${state}[${key}]`, error: causeInfo(moved.cause) }
             return false
           }
-          run.states.push({ state, channel: key, at: moved.right.at })
+          run.states.push({ state, channel: key, at: moved.value.at })
         }
       }
       return true
     })
+  }
+
+  /**
+   * Runs a step's effect (a run or a rollback) in its own fiber and waits for it at most `timeoutMs`: `Some` with
+   * its value, `None` at the timeout, or its failure. At the timeout, or when the waiting fiber is interrupted, the
+   * step's fiber is interrupted without waiting for it (the `Effect.disconnect` pattern): a step that does not yield
+   * to interruption cannot hold the episode. Until it ends it is listed in `stats.abandoned` (and it is a live fiber
+   * for leak checks).
+   */
+  bounded<A>(
+    effect: Effect.Effect<A, unknown>,
+    timeoutMs: number,
+    label: Omit<Api.AbandonedStep, "at">
+  ): Effect.Effect<Exit.Exit<Option.Option<A>, unknown>> {
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.gen(this, function*() {
+        const fiber = yield* Effect.forkDaemon(Effect.interruptible(effect))
+        // the wait itself is interruptible, so that the timeout can end it even where the caller is not (rollbacks
+        // run in `finish`); the caller's own interruptibility (`restore`) decides whether closing the scope can
+        const exit = yield* Effect.exit(
+          restore(
+            Effect.timeoutOption(Effect.interruptible(Effect.flatten(Fiber.await(fiber))), Duration.millis(timeoutMs))
+          )
+        )
+        if (fiber.unsafePoll() === null) {
+          const at = yield* Clock.currentTimeMillis
+          const tracked = fiber as Fiber.RuntimeFiber<unknown, unknown>
+          this.abandoned.set(tracked, { ...label, at })
+          fiber.addObserver(() => this.abandoned.delete(tracked))
+          yield* Fiber.interruptAsFork(fiber, yield* Effect.fiberId)
+        }
+        return exit
+      })
+    )
   }
 
   runStep(run: Run, step: ResolvedStep, channel: string | undefined): Effect.Effect<boolean> {
@@ -404,7 +511,15 @@ export class CoordinatorImpl implements Api.RecoveryCoordinator {
       : Effect.retry(step.run(context), Schedule.spaced(Duration.millis(step.pollMs)))
     return Effect.gen(this, function*() {
       const startedAt = yield* Clock.currentTimeMillis
-      const exit = yield* Effect.exit(Effect.timeoutOption(attempt, Duration.millis(step.timeoutMs)))
+      run.current = { step, channel, startedAt }
+      const exit = yield* this.bounded(attempt, step.timeoutMs, {
+        component: run.component,
+        step: step.name,
+        channel,
+        kind: "run"
+      })
+      // not reached when the episode is interrupted while waiting: `finish` records the step as Interrupted
+      run.current = undefined
       const endedAt = yield* Clock.currentTimeMillis
       const timedOut = Exit.isSuccess(exit) && Option.isNone(exit.value)
       const error: ErrorInfo | undefined = Exit.isFailure(exit)
@@ -445,14 +560,35 @@ export class CoordinatorImpl implements Api.RecoveryCoordinator {
         )
       )
       if (!step.required) return true
-      run.failure = { step: channel === undefined ? step.name : `${step.name}[${channel}]`, error }
+      run.failure = { step: stepLabel(step.name, channel), error }
       return false
     })
   }
 
-  /** Skips the rest, rolls back, moves to the final state, records. Runs uninterruptibly. */
-  finish(run: Run, machines: Machines): Effect.Effect<RecoveryAttempt> {
+  /**
+   * Records the interrupted step, skips the rest, rolls back (unless interrupted), samples the resources, settles
+   * the final state, stops the episode being joinable, records it, and moves the machines back to Idle. Runs
+   * uninterruptibly; every user-supplied effect in it (rollbacks, the resources sampler, machine validators, the
+   * logger) is run so that its defect cannot escape.
+   */
+  finish(run: Run, machines: Machines, episode: Episode): Effect.Effect<RecoveryAttempt> {
     return Effect.gen(this, function*() {
+      const current = run.current
+      if (run.interrupted && current !== undefined) {
+        const now = yield* Clock.currentTimeMillis
+        run.steps.push({
+          step: current.step.name,
+          phase: current.step.phase,
+          channel: current.channel,
+          required: current.step.required,
+          status: "Interrupted",
+          startedAt: current.startedAt,
+          durationMs: now - current.startedAt,
+          error: run.failure?.error
+        })
+        yield* Metric.increment(Metric.tagged(metrics.stepFailures, "step", current.step.name))
+      }
+      run.current = undefined
       if (run.failure !== undefined) {
         const done = new Set(run.steps.map((record) => `${record.step}\u0000${record.channel ?? ""}`))
         for (const step of this.steps) {
@@ -473,42 +609,23 @@ export class CoordinatorImpl implements Api.RecoveryCoordinator {
             })
           }
         }
-        for (const entry of run.completed.slice().reverse()) {
-          const rollback = entry.step.rollback
-          if (rollback === undefined) continue
-          const exit = yield* Effect.exit(
-            Effect.timeoutOption(Effect.interruptible(rollback(entry.context)), Duration.millis(entry.step.timeoutMs))
-          )
-          const failed = Exit.isFailure(exit) || Option.isNone(exit.value)
-          const record = run.steps[entry.index]!
-          run.steps[entry.index] = {
-            ...record,
-            status: failed ? "RollbackFailed" : "RolledBack",
-            error: Exit.isFailure(exit)
-              ? causeInfo(exit.cause)
-              : failed
-              ? {
-                tag: "TimedOut",
-                message: `rollback of ${entry.step.name} did not complete within ${entry.step.timeoutMs} ms`
-              }
-              : undefined
-          }
-          if (failed) {
-            yield* Effect.logWarning(`recovery rollback of ${entry.step.name} failed`).pipe(
-              annotate({ channel: entry.context.channel, state: entry.step.phase })
-            )
-          }
-        }
-        yield* this.settle(run, machines, "Failed")
-      } else {
-        yield* this.settle(run, machines, "Completed")
+        // an interrupted episode is not rolled back: its scope is closing
+        if (!run.interrupted) yield* this.rollback(run)
       }
+      const sampled = yield* Effect.exit(this.resources)
+      if (Exit.isFailure(sampled)) {
+        const error = causeInfo(sampled.cause)
+        yield* Effect.logWarning("recovery resources sampler failed").pipe(
+          Effect.annotateLogs({ error: `${error.tag}: ${error.message}` })
+        )
+        // a defect in user code fails the episode (its steps all ran: nothing to roll back for it)
+        if (run.failure === undefined) run.failure = { step: "resources", error }
+      }
+      yield* this.settle(run, machines, run.failure === undefined ? "Completed" : "Failed")
       const endedAt = yield* Clock.currentTimeMillis
-      const outcome = run.failure === undefined ? "Succeeded" : "Failed"
-      if (outcome === "Succeeded") this.succeeded++
-      else this.failed++
-      const episode = this.episodes.get(run.component)
-      const attempt = yield* this.logger.record({
+      // the final state is settled: a trigger from now on starts a new episode (which waits for this one)
+      this.unregister(run.component, episode)
+      const input: AttemptInput = {
         component: run.component,
         trigger: run.trigger.trigger,
         channels: this.channels,
@@ -519,41 +636,95 @@ export class CoordinatorImpl implements Api.RecoveryCoordinator {
         states: run.states,
         steps: run.steps,
         cleanup: run.cleanup,
-        resources: yield* this.resources,
-        outcome,
+        resources: Exit.isSuccess(sampled) ? sampled.value : {},
+        outcome: run.failure === undefined ? "Succeeded" : "Failed",
         error: run.failure?.error,
-        joined: episode?.joined ?? 0
-      })
-      yield* Metric.increment(Metric.tagged(metrics.episodes, "outcome", outcome))
+        joined: episode.joined
+      }
+      const recorded = yield* Effect.exit(this.logger.record(input))
+      let attempt: RecoveryAttempt
+      if (Exit.isSuccess(recorded)) {
+        attempt = recorded.value
+      } else {
+        // a logger that dies (a custom one): the episode's attempt is returned unrecorded, as failed, with the defect
+        const error = causeInfo(recorded.cause)
+        attempt = unrecordedAttempt(
+          { ...input, outcome: "Failed", error },
+          this.logger.session,
+          ++this.unrecorded
+        )
+        yield* Effect.logError("recovery attempt could not be recorded").pipe(
+          Effect.annotateLogs({ error: `${error.tag}: ${error.message}`, attempt: attempt.id })
+        )
+      }
+      if (attempt.outcome === "Succeeded") this.succeeded++
+      else this.failed++
+      yield* Metric.increment(Metric.tagged(metrics.episodes, "outcome", attempt.outcome))
       yield* Metric.update(metrics.duration, endedAt - run.startedAt)
       // back to Idle, ready for the next episode
-      yield* Effect.ignore(StateMachine.transitionTo(machines.machine, "Idle", { reason: "episode recorded" }))
+      yield* Effect.exit(StateMachine.transitionTo(machines.machine, "Idle", { reason: "episode recorded" }))
       if (machines.channels !== undefined) {
         for (const key of this.channels) {
-          yield* Effect.ignore(
+          yield* Effect.exit(
             StateMachine.transitionTo(Channels.get(machines.channels, key), "Idle", { reason: "episode recorded" })
           )
         }
       }
+      this.release(run.component, episode, Exit.succeed(attempt))
       return attempt
+    })
+  }
+
+  /** Rolls back the completed steps, newest first, each bounded by its step's timeout. */
+  rollback(run: Run): Effect.Effect<void> {
+    return Effect.gen(this, function*() {
+      for (const entry of run.completed.slice().reverse()) {
+        const rollback = entry.step.rollback
+        if (rollback === undefined) continue
+        const exit = yield* this.bounded(rollback(entry.context), entry.step.timeoutMs, {
+          component: run.component,
+          step: entry.step.name,
+          channel: entry.context.channel,
+          kind: "rollback"
+        })
+        const failed = Exit.isFailure(exit) || Option.isNone(exit.value)
+        const record = run.steps[entry.index]!
+        run.steps[entry.index] = {
+          ...record,
+          status: failed ? "RollbackFailed" : "RolledBack",
+          error: Exit.isFailure(exit)
+            ? causeInfo(exit.cause)
+            : failed
+            ? {
+              tag: "TimedOut",
+              message: `rollback of ${entry.step.name} did not complete within ${entry.step.timeoutMs} ms`
+            }
+            : undefined
+        }
+        if (failed) {
+          yield* Effect.logWarning(`recovery rollback of ${entry.step.name} failed`).pipe(
+            annotate({ channel: entry.context.channel, state: entry.step.phase })
+          )
+        }
+      }
     })
   }
 
   settle(run: Run, machines: Machines, state: "Completed" | "Failed"): Effect.Effect<void> {
     return Effect.gen(this, function*() {
-      const moved = yield* Effect.either(
+      const moved = yield* Effect.exit(
         StateMachine.transitionTo(machines.machine, state, { reason: run.failure?.error.message ?? "recovered" })
       )
-      if (moved._tag === "Right") run.states.push({ state, at: moved.right.at })
+      if (Exit.isSuccess(moved)) run.states.push({ state, at: moved.value.at })
       else if (state === "Completed") {
-        run.failure = { step: "transition:Completed", error: { tag: moved.left._tag, message: moved.left.message } }
+        run.failure = { step: "transition:Completed", error: causeInfo(moved.cause) }
         return yield* this.settle(run, machines, "Failed")
       }
       if (machines.channels !== undefined) {
         for (const key of this.channels) {
           const channel = Channels.get(machines.channels, key)
-          const result = yield* Effect.either(StateMachine.transitionTo(channel, state, { reason: state }))
-          if (result._tag === "Right") run.states.push({ state, channel: key, at: result.right.at })
+          const result = yield* Effect.exit(StateMachine.transitionTo(channel, state, { reason: state }))
+          if (Exit.isSuccess(result)) run.states.push({ state, channel: key, at: result.value.at })
         }
       }
     })
@@ -616,7 +787,7 @@ export const make = <E, R>(
       )
     }
     const scope = yield* Effect.scope
-    return new CoordinatorImpl(
+    const coordinator = new CoordinatorImpl(
       options.logger,
       channels,
       steps,
@@ -624,4 +795,19 @@ export const make = <E, R>(
       historySize,
       scope
     )
+    // runs after the episodes' fibers are interrupted (finalizers run in reverse order)
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() =>
+        coordinator.abandoned.size === 0 ? Effect.void : Effect.logWarning(
+          "recovery coordinator closed with abandoned steps still running"
+        ).pipe(
+          Effect.annotateLogs({
+            abandoned: [...coordinator.abandoned.values()].map((entry) =>
+              `${entry.component}: ${entry.kind} of ${stepLabel(entry.step, entry.channel)}`
+            ).join(", ")
+          })
+        )
+      )
+    )
+    return coordinator
   })

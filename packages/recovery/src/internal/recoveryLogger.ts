@@ -99,6 +99,62 @@ interface Sum {
 
 const mean = (sum: Sum): number => (sum.count === 0 ? 0 : sum.total / sum.count)
 
+/** `YYYYmmdd_HHMMSS_mmm` (UTC) of an attempt's id. */
+const idStamp = (startedAt: number): string => {
+  const { day, time } = stamp(startedAt)
+  return `${day}_${time}`
+}
+
+/** The attempt of an input, with its identity (pure). */
+const toAttempt = (input: Api.AttemptInput, id: string, session: string, seq: number): Api.RecoveryAttempt => {
+  const detectedAt = input.detectedAt ?? input.startedAt
+  return {
+    id,
+    session,
+    seq,
+    component: input.component,
+    trigger: input.trigger,
+    channels: input.channels ?? [],
+    occurredAt: input.occurredAt,
+    detectedAt,
+    states: input.states.map((entry) => ({ state: entry.state, channel: entry.channel, at: entry.at })),
+    steps: input.steps ?? [],
+    metrics: {
+      startedAt: input.startedAt,
+      endedAt: input.endedAt,
+      durationMs: Math.max(0, input.endedAt - input.startedAt),
+      timeToDetectMs: input.occurredAt === undefined ? undefined : Math.max(0, detectedAt - input.occurredAt),
+      timeToRecoverMs: input.outcome === "Succeeded"
+        ? Math.max(0, input.endedAt - (input.occurredAt ?? detectedAt))
+        : undefined,
+      resources: { ...input.resources }
+    },
+    cleanup: input.cleanup === undefined ? undefined : summarise(input.cleanup),
+    outcome: input.outcome,
+    error: input.error,
+    joined: input.joined ?? 0
+  }
+}
+
+/**
+ * An attempt that no logger recorded (the logger's `record` died): id `recovery_<stamp>_<session>_u<n>`, `seq` 0.
+ *
+ * @internal
+ */
+export const unrecordedAttempt = (input: Api.AttemptInput, session: string, n: number): Api.RecoveryAttempt =>
+  toAttempt(input, `recovery_${idStamp(input.startedAt)}_${session}_u${n}`, session, 0)
+
+/**
+ * The temporary files the logger writes before renaming them into place: `.<name>.<token>.tmp`.
+ *
+ * @internal
+ */
+export const isTemporaryFile = (name: string): boolean => name.startsWith(".") && name.endsWith(".tmp")
+
+const isAlreadyExists = (error: unknown): boolean =>
+  Predicate.hasProperty(error, "_tag") && error._tag === "SystemError" &&
+  Predicate.hasProperty(error, "reason") && error.reason === "AlreadyExists"
+
 /** @internal */
 export class LoggerImpl implements Api.RecoveryLogger {
   readonly history: Array<Api.RecoveryAttempt> = []
@@ -111,6 +167,12 @@ export class LoggerImpl implements Api.RecoveryLogger {
   lastWriteError: Api.ErrorInfo | undefined = undefined
   lastOutcome: Api.Outcome | undefined = undefined
   updatedAt: number | undefined = undefined
+  /** Temporary files written so far (part of their names). */
+  temporaries = 0
+  /** The analytics changed since the analytics writer last took them. */
+  analyticsDirty = false
+  /** A fiber is writing the analytics file (the single writer). */
+  analyticsWriting = false
   readonly duration: Sum = { count: 0, total: 0 }
   readonly detect: Sum = { count: 0, total: 0 }
   readonly recover: Sum = { count: 0, total: 0 }
@@ -128,15 +190,34 @@ export class LoggerImpl implements Api.RecoveryLogger {
     readonly path: Path.Path
   ) {}
 
-  /** Writes one file (creating its directory), never failing: failures are logged and counted. */
+  /**
+   * Writes one file (creating its directory) atomically, never failing: the content goes to a new temporary file in
+   * the same directory (`.<name>.<token>.tmp`, created exclusively), which is then renamed over the final path, so a
+   * reader sees the old file or the new one, never a part. The whole is bounded by `writeTimeout`; on failure the
+   * temporary file is removed, and the failure is logged and counted.
+   */
   write(folder: string, name: string, content: unknown): Effect.Effect<Option.Option<string>> {
     const directory = this.directory
     if (directory === undefined) return Effect.succeedNone
     return Effect.suspend(() => {
       const folderPath = this.path.join(directory, folder)
       const file = this.path.join(folderPath, name)
+      const temporary = this.path.join(folderPath, `.${name}.${this.session}-${++this.temporaries}.tmp`)
+      // false when the exclusive create found the temporary file there: it is not ours to remove
+      let ours = true
       return this.fs.makeDirectory(folderPath, { recursive: true }).pipe(
-        Effect.zipRight(Effect.suspend(() => this.fs.writeFileString(file, `${JSON.stringify(content, null, 2)}\n`))),
+        Effect.zipRight(
+          Effect.suspend(() =>
+            this.fs.writeFileString(temporary, `${JSON.stringify(content, null, 2)}\n`, { flag: "wx" }).pipe(
+              Effect.tapError((error) =>
+                Effect.sync(() => {
+                  ours = !isAlreadyExists(error)
+                })
+              )
+            )
+          )
+        ),
+        Effect.zipRight(Effect.suspend(() => this.fs.rename(temporary, file))),
         Effect.timeout(this.writeTimeoutMs),
         Effect.exit,
         Effect.flatMap((exit) => {
@@ -147,8 +228,15 @@ export class LoggerImpl implements Api.RecoveryLogger {
           const info = causeInfo(exit.cause)
           this.writeFailures++
           this.lastWriteError = info
-          return Effect.logWarning("recovery log write failed").pipe(
-            Effect.annotateLogs({ path: file, error: `${info.tag}: ${info.message}` }),
+          const removal = ours
+            ? Effect.ignore(Effect.timeout(this.fs.remove(temporary, { force: true }), this.writeTimeoutMs))
+            : Effect.void
+          return removal.pipe(
+            Effect.zipRight(
+              Effect.logWarning("recovery log write failed").pipe(
+                Effect.annotateLogs({ path: file, error: `${info.tag}: ${info.message}` })
+              )
+            ),
             Effect.zipRight(Metric.increment(metrics.writeFailures)),
             Effect.as(Option.none())
           )
@@ -157,39 +245,44 @@ export class LoggerImpl implements Api.RecoveryLogger {
     })
   }
 
+  /**
+   * Asks for the analytics file to be rewritten. One fiber at a time writes it (the single writer): it takes the
+   * latest analytics when a write starts, and writes again as long as records came in meanwhile. A record that finds
+   * a writer at work leaves the write to it and returns at once, so the file on disk, once every record has
+   * returned, holds the analytics of every attempt. (Should the writer be interrupted, the next record writes.)
+   */
+  refreshAnalytics(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.directory === undefined) return Effect.void
+      this.analyticsDirty = true
+      if (this.analyticsWriting) return Effect.void
+      this.analyticsWriting = true
+      return Effect.ensuring(
+        this.drainAnalytics(),
+        Effect.sync(() => {
+          this.analyticsWriting = false
+        })
+      )
+    })
+  }
+
+  drainAnalytics(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (!this.analyticsDirty) return Effect.void
+      this.analyticsDirty = false
+      const analytics = this.analyticsNow()
+      const day = stamp(analytics.updatedAt ?? 0).day
+      return Effect.zipRight(
+        this.write("analytics", `recovery_analytics_${day}.json`, analytics),
+        this.drainAnalytics()
+      )
+    })
+  }
+
   commit(input: Api.AttemptInput, at: number): Api.RecoveryAttempt {
     const seq = ++this.seq
-    const { time, day } = stamp(input.startedAt)
-    const detectedAt = input.detectedAt ?? input.startedAt
-    const durationMs = Math.max(0, input.endedAt - input.startedAt)
-    const timeToDetectMs = input.occurredAt === undefined ? undefined : Math.max(0, detectedAt - input.occurredAt)
-    const timeToRecoverMs = input.outcome === "Succeeded"
-      ? Math.max(0, input.endedAt - (input.occurredAt ?? detectedAt))
-      : undefined
-    const attempt: Api.RecoveryAttempt = {
-      id: `recovery_${day}_${time}_${this.session}_${seq}`,
-      session: this.session,
-      seq,
-      component: input.component,
-      trigger: input.trigger,
-      channels: input.channels ?? [],
-      occurredAt: input.occurredAt,
-      detectedAt,
-      states: input.states.map((entry) => ({ state: entry.state, channel: entry.channel, at: entry.at })),
-      steps: input.steps ?? [],
-      metrics: {
-        startedAt: input.startedAt,
-        endedAt: input.endedAt,
-        durationMs,
-        timeToDetectMs,
-        timeToRecoverMs,
-        resources: { ...input.resources }
-      },
-      cleanup: input.cleanup === undefined ? undefined : summarise(input.cleanup),
-      outcome: input.outcome,
-      error: input.error,
-      joined: input.joined ?? 0
-    }
+    const attempt = toAttempt(input, `recovery_${idStamp(input.startedAt)}_${this.session}_${seq}`, this.session, seq)
+    const { durationMs, timeToDetectMs, timeToRecoverMs } = attempt.metrics
     this.history.push(attempt)
     if (this.history.length > this.historySize) {
       this.history.shift()
@@ -281,14 +374,13 @@ export class LoggerImpl implements Api.RecoveryLogger {
   record(input: Api.AttemptInput): Effect.Effect<Api.RecoveryAttempt> {
     return Effect.flatMap(Clock.currentTimeMillis, (now) => {
       const attempt = this.commit(input, now)
-      const analytics = this.analyticsNow()
       const final = attempt.states[attempt.states.length - 1]?.state
       const log = attempt.outcome === "Succeeded"
         ? Effect.logInfo("recovery attempt recorded")
         : Effect.logWarning("recovery attempt recorded")
       return Metric.increment(Metric.tagged(metrics.attempts, "outcome", attempt.outcome)).pipe(
         Effect.zipRight(this.write("recovery", `${attempt.id}.json`, attempt)),
-        Effect.zipRight(this.write("analytics", `recovery_analytics_${stamp(now).day}.json`, analytics)),
+        Effect.zipRight(this.refreshAnalytics()),
         Effect.zipRight(
           log.pipe(
             Effect.annotateLogs({
