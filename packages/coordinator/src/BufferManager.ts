@@ -298,7 +298,10 @@ export interface Options<S extends string, C extends string> {
   readonly channels?: ReadonlyArray<C> | undefined
   /** One policy for every stage, or one per stage (missing stages get the default). Default backpressure, 500 ms. */
   readonly overflow?: OverflowPolicy | { readonly [K in S]?: OverflowPolicy | undefined } | undefined
-  /** Frame sizing in samples. Default 480 samples, 2 channels, 2 bytes per sample, 16000 Hz. */
+  /**
+   * Frame sizing in samples. Default 480 samples, 2 channels, 2 bytes per sample, 16000 Hz. One channel's frame
+   * (`bytesPerChannel`) must fit the pool's largest tier.
+   */
   readonly frame?: Partial<FrameConfig> | undefined
   /** Bucket boundaries of the latency histogram, ascending, in ms. Default 1, 2, 5, ... 5000. */
   readonly latencyBoundariesMs?: ReadonlyArray<number> | undefined
@@ -450,7 +453,10 @@ export interface UpdateSnapshot {
  * @category models
  */
 export interface UpdatePatch {
-  /** Fields of the frame configuration to change; validated at once (`InvalidConfig`). */
+  /**
+   * Fields of the frame configuration to change; validated at once (`InvalidConfig`): positive integers, and one
+   * channel's frame within the pool's largest tier.
+   */
   readonly frame?: Partial<FrameConfig> | undefined
   /** Keys of the state record to set (merged into it). */
   readonly state?: Readonly<Record<string, unknown>> | undefined
@@ -528,7 +534,8 @@ export const unsafeMake: <M = void, const S extends string = DefaultStage, const
 export const isBufferManager: (u: unknown) => u is BufferManager<never, never, unknown> = internal.isBufferManager
 
 /**
- * Waits up to `timeoutMs` (finite, 0 or more) for space, then fails with `BufferFull`.
+ * Waits up to `timeoutMs` (finite, 0 or more) for space, then fails with `BufferFull`. The put either enqueues or fails,
+ * decided in one step: a put that fails with `BufferFull` has enqueued nothing, so retrying it cannot duplicate.
  *
  * @since 0.1.0
  * @category constructors
@@ -572,7 +579,9 @@ export const deriveFrame: (config: FrameConfig) => Frame = internal.deriveFrame
  *
  * Fails with `UnknownQueue` for a stage or channel the manager does not have, `BufferClosed` while the manager is
  * closing or closed, `BufferTooLarge` when the payload exceeds the pool's largest tier, and `BufferFull` when the
- * queue is full and its policy is `Reject`, or `Backpressure` and no space came within the timeout.
+ * queue is full and its policy is `Reject`, or `Backpressure` and no space came within the timeout. A put that fails
+ * has enqueued nothing, and neither has one interrupted while it waits for space (Effect can still interrupt a fiber
+ * right after a put returned, before the caller's next step, as after any effect).
  *
  * @since 0.1.0
  * @category combinators
@@ -598,7 +607,10 @@ export const put: {
 
 /**
  * Dequeues the oldest item, waiting while the queue is empty (no lock is held while waiting). Exactly-once: every
- * item is dequeued by one take, poll or flush, even when a waiting take is interrupted.
+ * item is dequeued by one take, poll or flush, and a take that is interrupted (waiting or not) dequeues nothing. The
+ * dequeue is the take's last step and hands the item straight to the caller's continuation, so an interruption cannot
+ * fall between them: the item leaves the queue only into `flatMap(take, f)`'s `f`. To process it uninterruptibly as
+ * well, take it in a mask: `Effect.uninterruptibleMask((restore) => Effect.flatMap(restore(take), process))`.
  *
  * Fails with `UnknownQueue`, or with `BufferClosed` when the queue is empty and the manager is closing or closed.
  *
@@ -617,7 +629,8 @@ export const take: {
 } = internal.take
 
 /**
- * Dequeues the oldest item if there is one, without waiting.
+ * Dequeues the oldest item if there is one, without waiting: `Option.none()` when the queue is empty, or when every
+ * queued item is already claimed by a take or poll that dequeues it at its next step. Exactly-once as {@link take}.
  *
  * @since 0.1.0
  * @category combinators
@@ -657,11 +670,14 @@ export const flush: {
  *
  * 1. closes the manager (after any open update region ends): puts fail with `BufferClosed`, and so do takes that
  *    find their queue empty; waiting puts and takes are woken to see it;
- * 2. flushes every queue to `options.sink`, or counts every item as dropped (never silently);
+ * 2. flushes every queue to `options.sink`, or counts every item as dropped (never silently); an item a take or poll
+ *    has already claimed goes to it (it dequeues at its next step);
  * 3. returns every buffer to the pool (staged: inside a `ResourcePool.cleanupStage` they are pending until it ends);
  * 4. verifies that every queue is empty and the pool counts no buffer for the manager's name (`CleanupIncomplete`).
  *
- * Cleanups (and `reopen`) are serialised. The manager stays closed until {@link reopen}.
+ * Only the wait for an update region and the flush can be interrupted: a cleanup interrupted once the manager is
+ * closing still drops the rest and leaves it closed and empty. Cleanups (and `reopen`) are serialised. The manager
+ * stays closed until {@link reopen}.
  *
  * @example
  * ```ts
@@ -859,7 +875,8 @@ export const optimize: {
  * Changes fields of the frame configuration (origin `update_buffer_config`): channels, sample width, sample rate, and
  * the size only if given; an explicit `samplesPerFrame` is kept as it is (the original reset it to 30 ms). Every
  * field must be a positive integer and one channel's frame must fit the pool's largest tier, or it fails with
- * `InvalidConfig` and nothing changes. Runs on the `BufferManager.update` lock; returns the new frame.
+ * `InvalidConfig` and nothing changes (`make` and an update region's `set` apply the same rule). Runs on the
+ * `BufferManager.update` lock; returns the new frame.
  *
  * @since 0.1.0
  * @category combinators

@@ -33,7 +33,8 @@
  * history and the listener list are updated in single synchronous steps (the JavaScript runtime cannot interleave
  * them), and the history lives in each component's state machine, which has its own lock. Because a start effect runs
  * under the lifecycle lock, it must not call `start`, `stopAll`, `restart` or `cleanupComponent` itself (it fails
- * with `LockRecursion` instead of hanging); workers and listeners may.
+ * with `LockRecursion` instead of hanging); workers and listeners may, a worker even on its own component (the call
+ * then runs in a fiber of its own, which the worker's interruption does not reach).
  *
  * **What the original did** (origin.md, 2.3): most of its public API was called but never defined, allocation took
  * the component lock twice and deadlocked, threads were matched to components by substring of their names, listeners
@@ -206,7 +207,11 @@ export interface WorkerOptions {
  * - `channel`: one of the component's channels, or none.
  * - `amount`: units counted against the limits; default 1. A negative or non-finite amount is a defect
  *   (`IllegalArgumentException`): a programming error, not a condition to handle.
- * - `acquire` runs uninterruptibly; `release` runs when the allocation is released or the component stops.
+ * - `acquire` runs uninterruptibly; `release` is called (and its effect run) only when the allocation is released or
+ *   the component stops, never at allocation time. It runs uninterruptibly in a fiber of its own; a release function
+ *   that throws is a failed release. A release still running after the coordinator's `shutdownTimeout` (checked by
+ *   the heartbeat monitor, so within `shutdownTimeout + heartbeatInterval`) fails with `ReleaseFailed` (cause: a
+ *   `TimeoutException`) and stays on the books, flagged; it goes on running, and a later release joins it.
  * - `site`: a label for the leak report; default the captured call site of the allocation.
  *
  * @since 0.1.0
@@ -275,7 +280,9 @@ export interface Allocation<out A> extends Inspectable {
  * - `fork(worker, options)`: forks a supervised worker into the component's scope. Its failure, defect or foreign
  *   interruption is reported at once; it is interrupted when the component stops (waiting at most the component's
  *   `shutdownTimeout`). Workers do not inherit the locks held by the fiber that forks them.
- * - `allocate` / `allocateAll`: allocations owned by this component (see the coordinator's methods).
+ * - `allocate` / `allocateAll`: allocations owned by this component (see the coordinator's methods). Once this
+ *   incarnation has ended (the component stopped or restarted), they fail with `StaleContext` and acquire nothing; an
+ *   acquisition that the end overtakes is released as soon as it returns, and fails the same way.
  * - `generation`: 1 for the first start, then one more per restart.
  *
  * @since 0.1.0
@@ -303,12 +310,15 @@ export interface ComponentContext {
  * A component declaration.
  *
  * - `id`: unique, non-empty.
- * - `dependencies`: ids registered before (or in the same `registerAll` batch); any iterable.
+ * - `dependencies`: ids registered before (or in the same `registerAll` batch); any iterable of non-empty strings,
+ *   read once (a generator works), but not a string: `dependencies: "capture"` is refused with `InvalidComponent`.
  * - `start`: runs in the component's own scope, closed when the component stops; fork workers with
  *   `context.fork`. Default: nothing to start (a component driven through `transition`).
  * - `healthCheck`: `true` / `"healthy"`, `"degraded"`, or `false` / `"failed"`; a failure or a timeout is `failed`.
- * - `channels`: the channels the component's resources may be tracked under.
- * - `restart`: the {@link RestartPolicy}.
+ * - `channels`: the channels the component's resources may be tracked under; like `dependencies`, an iterable of
+ *   non-empty strings that is not a string.
+ * - `restart`: the {@link RestartPolicy}; a `type` or `strategy` that is not one of the values is refused with
+ *   `InvalidComponent` (for declarations built from untyped configuration).
  * - `quota`: per resource type, the units this component may hold (overrides the coordinator's `componentQuota`).
  * - `shutdownTimeout`: how long a stop waits for the workers to end after interrupting them (OTP's `shutdown`);
  *   default the coordinator's (5,000 ms). A worker still alive then is left running and listed in the leak report.
@@ -358,7 +368,9 @@ export type Listener = (change: StateChange) => Effect.Effect<void, unknown>
 /**
  * The delivery contract of one listener (the same as the state machine's): its own fiber, in commit order, outside
  * every lock, a bounded queue (`capacity`, default 1,024) that drops the oldest (`"sliding"`, default) or the newest
- * (`"dropping"`) notification when full; a failure or defect is logged and affects nothing else.
+ * (`"dropping"`) notification when full; a failure or defect (a listener function that throws included) is logged
+ * and affects nothing else, the listener keeps receiving. A `capacity` that is not a positive integer is a defect
+ * (`IllegalArgumentException`) of `subscribe`.
  *
  * @since 0.1.0
  * @category models
@@ -473,7 +485,11 @@ export type Termination =
  * - `limits`: units per resource type for the whole coordinator; `componentQuota`: per component (overridden by a
  *   component's `quota`); `channelQuota`: per channel, over every component. Non-negative integers.
  * - `autoShutdown`: `never` (default), `any_significant`, `all_significant` (OTP's `auto_shutdown`).
- * - `shutdownTimeout`: default for components; 5,000 ms.
+ * - `shutdownTimeout`: default for components; 5,000 ms. It also bounds every resource release (see
+ *   {@link Resource}).
+ *
+ * `strategy` and `autoShutdown` are checked at run time too: a value that is not one of theirs fails `make` with
+ * `InvalidOptions`.
  * - `historySize`: entries of each component's history; default 100.
  *
  * @since 0.1.0
@@ -520,16 +536,29 @@ export interface ComponentCoordinator extends Pipeable, Inspectable {
   /**
    * Starts every component that is not running, in start order (a topological order, registration order among
    * independent ones), and returns the ids it started. Stops at the first start that fails (`StartFailed`); the
-   * components started before it keep running.
+   * components started before it keep running. Waits for the `cleanupComponent` runs in progress to end; drops the
+   * restarts planned before it.
    */
   readonly startAll: Effect.Effect<ReadonlyArray<string>, StartFailed | DependencyNotRunning | LockError>
-  /** Stops every running component in reverse start order, releases their resources, and returns the ids stopped. */
+  /**
+   * Stops every running component in reverse start order, releases their resources, and returns the ids stopped.
+   * Interrupted while it waits for workers, it leaves that component `Stopping` with its scope open; the next stop
+   * (or start) finishes it. Called from a worker, it runs in a fiber of its own (the stop interrupts the worker) and
+   * completes even if the worker stops waiting.
+   */
   readonly stopAll: Effect.Effect<ReadonlyArray<string>, LockError>
-  /** Starts one component whose dependencies are running; does nothing if it is running. */
+  /**
+   * Starts one component whose dependencies are running; does nothing if it is running. An incarnation still attached
+   * (after `transition` to `Error` or `Stopped`, or an interrupted stop) is torn down first. Waits while a cleanup of
+   * the component or of one of its dependencies runs.
+   */
   readonly start: (
     id: string
   ) => Effect.Effect<void, UnknownComponent | StartFailed | DependencyNotRunning | LockError>
-  /** Stops the component (its dependents keep running) and starts it again; counts as a restart. */
+  /**
+   * Stops the component (its dependents keep running) and starts it again; counts as a restart. Waits while a cleanup
+   * of the component or of one of its dependencies runs; a worker may restart its own component.
+   */
   readonly restart: (
     id: string
   ) => Effect.Effect<void, UnknownComponent | StartFailed | DependencyNotRunning | LockError>
@@ -537,7 +566,8 @@ export interface ComponentCoordinator extends Pipeable, Inspectable {
    * Stops a component (and, with `cascade`, its running dependents first, newest first), through a
    * `CleanupCoordinator` run with three verified steps per component (`<id>:stop-workers`, `<id>:release`,
    * `<id>:stopped`), and returns the report. Fails with `HasRunningDependents` without `cascade`, and with
-   * `CleanupFailed` when a step did not complete (the components concerned are then in `Error`).
+   * `CleanupFailed` when a step did not complete (the components concerned are then in `Error`). While it runs, starts
+   * of its components wait for it and the supervisor leaves them alone; restarts planned for them are dropped.
    */
   readonly cleanupComponent: (
     id: string,
@@ -589,7 +619,8 @@ export interface ComponentCoordinator extends Pipeable, Inspectable {
   >
   /**
    * Releases an allocation. Fails with `UnknownAllocation` (double release, foreign handle; the books are unchanged)
-   * or `ReleaseFailed` (the allocation stays on the books, flagged, and appears in the leak report).
+   * or `ReleaseFailed` (the release failed, died, threw, or was still running after `shutdownTimeout`; the allocation
+   * stays on the books, flagged, and appears in the leak report).
    */
   readonly release: (allocation: Allocation<unknown>) => Effect.Effect<void, UnknownAllocation | ReleaseFailed>
   /** The component's allocations, oldest first. */
@@ -604,7 +635,10 @@ export interface ComponentCoordinator extends Pipeable, Inspectable {
   readonly health: Effect.Effect<HealthReport>
   /** Waits for the group to end: `stopAll`, an auto-shutdown, or an escalation (the failure). */
   readonly join: Effect.Effect<Termination, RestartIntensityExceeded>
-  /** Starts (if stopped) or stops the heartbeat monitor; it runs from `make` on. */
+  /**
+   * Starts (if stopped) or stops the heartbeat monitor; it runs from `make` on. Besides heartbeats it gives up the
+   * releases that have run longer than `shutdownTimeout`: stopped, it does neither.
+   */
   readonly monitor: {
     readonly start: Effect.Effect<void, LockError>
     readonly stop: Effect.Effect<void, LockError>
@@ -636,7 +670,8 @@ export const isAllocation: (u: unknown) => u is Allocation<unknown> = internal.i
  * Makes a coordinator whose supervisor and heartbeat monitor run in the current scope. Closing the scope stops every
  * component (reverse start order), logs a warning with the leak report if anything is left, then ends the group.
  *
- * Fails with `InvalidOptions` (a negative limit, a non-positive duration, a negative `maxRestarts`).
+ * Fails with `InvalidOptions` (a negative limit, a non-positive duration, a negative `maxRestarts`, a `strategy` or
+ * `autoShutdown` that is not one of their values).
  *
  * @example
  * ```ts

@@ -39,9 +39,11 @@ const describe = (cause: Cause.Cause<unknown>): string => {
 }
 
 /**
- * A component declaration with an invalid field: an empty id, a limit or quota that is not a non-negative integer,
- * a channel named twice, or a permanent component marked significant (OTP forbids it too: a permanent child never
- * exits for good, so it cannot end the group).
+ * A component declaration with an invalid field: an empty id, `dependencies` or `channels` given as a string (a
+ * string is an iterable of its characters) or holding something other than non-empty strings, a limit or quota that
+ * is not a non-negative integer, a channel named twice, a restart `type` or `strategy` that is not one of the known
+ * values, or a permanent component marked significant (OTP forbids it too: a permanent child never exits for good,
+ * so it cannot end the group).
  *
  * @since 0.1.0
  * @category errors
@@ -59,7 +61,8 @@ export class InvalidComponent extends Data.TaggedError("InvalidComponent")<{
 
 /**
  * Coordinator options out of range: a negative resource limit (origin.md, 3.3 #1), a non-positive heartbeat interval,
- * a restart intensity below 0, a period that is not positive.
+ * a restart intensity below 0, a period that is not positive, a `strategy` or `autoShutdown` that is not one of the
+ * known values.
  *
  * @since 0.1.0
  * @category errors
@@ -252,6 +255,29 @@ export class UnknownChannel extends Data.TaggedError("UnknownChannel")<{
 }
 
 /**
+ * An allocation through the `ComponentContext` of an incarnation that has ended or is ending: a worker that outlived
+ * its component's stop, or a context kept after its start effect returned and used once the component was stopped or
+ * restarted. Nothing was acquired, and the component's current incarnation is unaffected (its allocations would be
+ * released when it stops, not when the stale holder is done with them).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StaleContext extends Data.TaggedError("StaleContext")<{
+  readonly component: string
+  /** The generation of the context that was used. */
+  readonly generation: number
+  /** The generation running now, or `undefined` when the component is not running. */
+  readonly current: number | undefined
+}> {
+  override get message(): string {
+    return `Allocation refused: the context of component "${this.component}" generation ${this.generation} is stale (${
+      this.current === undefined ? "that incarnation has ended" : `generation ${this.current} runs now`
+    })`
+  }
+}
+
+/**
  * A release of an allocation this coordinator does not hold: released already (a double release), or made by another
  * coordinator. The books are unchanged.
  *
@@ -269,8 +295,9 @@ export class UnknownAllocation extends Data.TaggedError("UnknownAllocation")<{
 }
 
 /**
- * A resource's release effect failed or died. The allocation stays on the books, flagged, and shows in the leak
- * report.
+ * A resource's release effect failed, died, or did not complete within the coordinator's `shutdownTimeout` (the
+ * cause is then a `TimeoutException`; the release keeps running in its own fiber and takes the allocation off the
+ * books if it ends successfully later). The allocation stays on the books, flagged, and shows in the leak report.
  *
  * @since 0.1.0
  * @category errors
@@ -386,12 +413,13 @@ export class ComponentFailed extends Data.TaggedError("ComponentFailed")<{
 export type RegistrationError = InvalidComponent | DuplicateComponent | UnknownDependency | DependencyCycle
 
 /**
- * The errors of an allocation besides the resource's own acquisition error.
+ * The errors of an allocation besides the resource's own acquisition error. `StaleContext` only comes from the
+ * `allocate` / `allocateAll` of a `ComponentContext` whose incarnation has ended.
  *
  * @since 0.1.0
  * @category errors
  */
-export type AllocationError = UnknownComponent | UnknownChannel | ResourceLimitExceeded
+export type AllocationError = UnknownComponent | UnknownChannel | ResourceLimitExceeded | StaleContext
 
 /**
  * @since 0.1.0

@@ -179,7 +179,8 @@ describe("BufferManager", () => {
     it.scoped("a payload above the largest tier is a typed error and is not counted", () =>
       Effect.gen(function*() {
         const pool = yield* ResourcePool.make({ name: "payload-5", tiers: [{ size: 16, limit: 4 }] })
-        const buffers = yield* BufferManager.make({ name: "payload-5", pool })
+        // a 16-byte tier holds a frame of 8 two-byte samples per channel at most
+        const buffers = yield* BufferManager.make({ name: "payload-5", pool, frame: { samplesPerFrame: 8 } })
         const error = yield* Effect.flip(BufferManager.put(buffers, "capture", "left", new Uint8Array(17)))
         assert.deepStrictEqual(error, new BufferError.BufferTooLarge({ requested: 17, largest: 16 }))
         assert.strictEqual(queueOf(yield* BufferManager.stats(buffers), "capture", "left").put, 0)
@@ -722,6 +723,7 @@ describe("BufferManager properties", () => {
         const buffers = yield* BufferManager.make<void, "drop" | "reject", "l" | "r">({
           name: "property",
           pool,
+          frame: { samplesPerFrame: 32 }, // 64 bytes per channel: the largest tier
           stages: { drop: 2, reject: 3 },
           channels: ["l", "r"],
           overflow: { drop: BufferManager.dropOldest, reject: BufferManager.reject }

@@ -1,6 +1,7 @@
 import { BufferError, ResourcePool } from "@core-stability/coordinator"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Metric } from "effect"
+import { PoolImpl } from "../src/internal/resourcePool.js"
 
 const tier = (stats: ResourcePool.Stats, name: string): ResourcePool.TierStats => {
   const found = stats.tiers.find((t) => t.name === name)
@@ -366,5 +367,42 @@ describe("ResourcePool", () => {
       assert.isTrue(BufferError.isBufferError(new BufferError.PoolExhausted({ tier: "t", size: 1, limit: 1 })))
       assert.isFalse(BufferError.isBufferError(new Error("x")))
     })
+  })
+
+  describe("regressions", () => {
+    // review: the per-owner and per-channel counters (cellOf) were kept forever, one per owner or channel ever named,
+    // so a pool serving short-lived owners grew without bound. A counter now leaves its map when it returns to zero;
+    // the cells a BufferManager resolves once and keeps are pinned and stay.
+    it.effect("per-owner and per-channel counters do not outlive the buffers they count", () =>
+      Effect.gen(function*() {
+        const pool = yield* small(2, "cells-1")
+        assert.instanceOf(pool, PoolImpl)
+        const impl = pool as PoolImpl
+        for (let i = 0; i < 1_000; i++) {
+          const buffer = yield* ResourcePool.allocate(pool, 16, { owner: `request-${i}`, channel: `stream-${i}` })
+          yield* ResourcePool.release(pool, buffer)
+        }
+        assert.strictEqual(impl.owners.size, 0)
+        assert.strictEqual(impl.channels.size, 0)
+        // a refused allocation leaves no counter behind either
+        const held = [yield* ResourcePool.allocate(pool, 16), yield* ResourcePool.allocate(pool, 16)]
+        yield* Effect.flip(ResourcePool.allocate(pool, 16, { owner: "late", channel: "late" }))
+        assert.strictEqual(impl.owners.size, 0)
+        for (const buffer of held) yield* ResourcePool.release(pool, buffer)
+        // counting is unchanged: two buffers of one owner are both counted, and the owner leaves with the last one
+        const a = yield* ResourcePool.allocate(pool, 16, { owner: "capture", channel: "left" })
+        const b = yield* ResourcePool.allocate(pool, 16, { owner: "capture", channel: "left" })
+        assert.deepStrictEqual((yield* ResourcePool.stats(pool)).owners, { capture: 2 })
+        yield* ResourcePool.release(pool, a)
+        assert.deepStrictEqual((yield* ResourcePool.stats(pool)).owners, { capture: 1 })
+        yield* ResourcePool.release(pool, b)
+        assert.strictEqual(impl.owners.size, 0)
+        // a pinned cell (resolved once by a long-lived caller) stays, and keeps counting
+        const pinned = impl.ownerCell("manager")
+        const c = yield* ResourcePool.allocate(pool, 16, { owner: "manager" })
+        assert.strictEqual(pinned.held, 1)
+        yield* ResourcePool.release(pool, c)
+        assert.strictEqual(impl.owners.get("manager"), pinned)
+      }))
   })
 })

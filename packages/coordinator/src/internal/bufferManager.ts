@@ -1,14 +1,19 @@
 import type { LockError } from "@core-stability/locks"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
+import type * as FiberStatus from "effect/FiberStatus"
 import { dual } from "effect/Function"
 import * as Inspectable from "effect/Inspectable"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as Option from "effect/Option"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
+import * as RuntimeFlags from "effect/RuntimeFlags"
 import type * as Scope from "effect/Scope"
 import * as BufferError from "../BufferError.js"
 import type * as BufferManager from "../BufferManager.js"
@@ -80,9 +85,14 @@ const wakeAll = (waiters: Set<() => void>): void => {
 /**
  * Suspends until woken, unless `ready()` already holds. The check and the registration happen in one synchronous
  * step, so a wake-up between them cannot be lost. The signal carries no item: the woken fiber checks again when it
- * runs, so a fiber interrupted between its wake-up and its check loses nothing (and passes the wake-up on).
+ * runs. The waiter is registered in `waiters` and, if given, in `also` (a private set, e.g. for a timer); a wake-up
+ * from either removes it from both.
  */
-const waitUntil = (waiters: Set<() => void>, ready: () => boolean): Effect.Effect<void> =>
+const waitUntil = (
+  waiters: Set<() => void>,
+  ready: () => boolean,
+  also?: Set<() => void>
+): Effect.Effect<void> =>
   Effect.async<void>((resume) => {
     if (ready()) {
       resume(Effect.void)
@@ -90,13 +100,38 @@ const waitUntil = (waiters: Set<() => void>, ready: () => boolean): Effect.Effec
     }
     const waiter = () => {
       waiters.delete(waiter)
+      also?.delete(waiter)
       resume(Effect.void)
     }
     waiters.add(waiter)
+    also?.add(waiter)
     return Effect.sync(() => {
       waiters.delete(waiter)
+      also?.delete(waiter)
     })
   })
+
+/**
+ * A fiber that holds a claim on a queued item (see `QueueImpl.claims`): the fiber itself when it could be interrupted
+ * before it dequeues, else `undefined` (it cannot fail to dequeue).
+ */
+type Claimant = Fiber.RuntimeFiber<unknown, unknown> | undefined
+
+/**
+ * Whether a fiber has been interrupted. Read on a fiber that stands between two steps and was interruptible there, it
+ * tells that the fiber will never run its next step: the runtime delivers an interruption before any further step.
+ */
+const isInterrupted = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
+  !Cause.isEmpty(fiber.getFiberRef(FiberRef.interruptedCause))
+
+/** Removes the claims of claimants that were interrupted before they dequeued: those items are free again. */
+const releaseAbandoned = (claims: Array<Claimant>): void => {
+  let kept = 0
+  for (const claimant of claims) {
+    if (claimant === undefined || !isInterrupted(claimant)) claims[kept++] = claimant
+  }
+  claims.length = kept
+}
 
 /**
  * One bounded FIFO queue. The ring keeps each item in parallel arrays (no object per item): the stored bytes (a pool
@@ -114,6 +149,13 @@ class QueueImpl<M> {
   size = 0
   readonly takers = new Set<() => void>()
   readonly putters = new Set<() => void>()
+  /**
+   * Claims on queued items, one entry per claim, never more than `size`. A take or poll claims an item in one
+   * synchronous step and dequeues it in its next (see `claim`), so that nothing of ours runs between the dequeue and
+   * the caller. Claims are counts, not items: whoever dequeues takes the head. A claimant interrupted between its two
+   * steps never dequeues; its claim is released by the next one that needs it (`unclaimed`, `settled`).
+   */
+  readonly claims: Array<Claimant> = []
   readonly channelCell: pool.Cell
   put = 0
   taken = 0
@@ -189,7 +231,35 @@ class QueueImpl<M> {
       this.highWater = this.size
       this.highWaterGauge.hook.update(this.size)
     }
-    if (this.takers.size > 0) wakeOne(this.takers)
+    // every waiting taker is woken: if the one that claims the item is interrupted before it dequeues, another is
+    // awake to find the item (no taker waits while an item is queued)
+    if (this.takers.size > 0) wakeAll(this.takers)
+  }
+
+  /** Items no one has claimed; the claims of interrupted claimants are released first if they are in the way. */
+  unclaimed(): number {
+    if (this.claims.length > 0 && this.claims.length >= this.size) releaseAbandoned(this.claims)
+    return this.size - this.claims.length
+  }
+
+  /** Whether no claim is pending (claims of interrupted claimants released first). */
+  settled(): boolean {
+    if (this.claims.length > 0) releaseAbandoned(this.claims)
+    return this.claims.length === 0
+  }
+
+  /** Removes one claim of `claimant` (the last entry, in the usual case). */
+  unclaim(claimant: Claimant): void {
+    const claims = this.claims
+    const last = claims.length - 1
+    if (last >= 0 && claims[last] === claimant) {
+      claims.pop()
+      return
+    }
+    const index = claims.lastIndexOf(claimant)
+    if (index < 0) throw new Error("BUG: BufferManager: a claim was released while its claimant still held it")
+    claims[index] = claims[last]
+    claims.pop()
   }
 
   /** Removes the head item (read its slot first); the caller counts it as taken or dropped. */
@@ -271,13 +341,26 @@ const invalid = (field: string, value: unknown, reason: string) =>
 
 const isPositiveInteger = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n > 0
 
+/**
+ * Validates a frame (`frame` merged over `base`): every field a positive integer, and one channel's frame
+ * (`bytesPerChannel`) within `largest`, the pool's largest tier in bytes.
+ */
 const validateFrame = (
   frame: Partial<BufferManager.FrameConfig> | undefined,
-  base: BufferManager.FrameConfig
+  base: BufferManager.FrameConfig,
+  largest: number
 ): BufferManager.FrameConfig | BufferError.InvalidConfig => {
   const merged = { ...base, ...frame }
   for (const field of ["samplesPerFrame", "channelCount", "bytesPerSample", "sampleRateHz"] as const) {
     if (!isPositiveInteger(merged[field])) return invalid(`frame.${field}`, merged[field], "a positive integer")
+  }
+  const bytesPerChannel = merged.samplesPerFrame * merged.bytesPerSample
+  if (bytesPerChannel > largest) {
+    return invalid(
+      "frame.samplesPerFrame",
+      merged.samplesPerFrame,
+      `one channel's frame (${bytesPerChannel} bytes) must fit the largest pool tier (${largest} bytes)`
+    )
   }
   return {
     samplesPerFrame: merged.samplesPerFrame,
@@ -349,7 +432,10 @@ const resolve = (options: BufferManager.Options<string, string> | undefined): Re
       if (!policies.has(stage)) return invalid(`overflow.${stage}`, stage, "a configured stage")
     }
   }
-  const frame = validateFrame(options?.frame, defaultFrame)
+  const largest = options?.pool === undefined ?
+    pool.defaultTiers[pool.defaultTiers.length - 1]!.size :
+    pool.toImpl(options.pool).largest
+  const frame = validateFrame(options?.frame, defaultFrame, largest)
   if (frame instanceof BufferError.InvalidConfig) return frame
   const latency = options?.latencyBoundariesMs ?? defaultLatencyBoundaries
   for (let i = 0; i < latency.length; i++) {
@@ -389,7 +475,7 @@ class RegionImpl implements BufferManager.UpdateRegion {
   ): Effect.Effect<void, BufferError.UpdateRegionClosed | BufferError.InvalidConfig> {
     return Effect.suspend((): Effect.Effect<void, BufferError.UpdateRegionClosed | BufferError.InvalidConfig> => {
       if (!this.open) return Effect.fail(new BufferError.UpdateRegionClosed({ manager: this.manager.name }))
-      const frame = validateFrame(patch.frame, this.frame)
+      const frame = validateFrame(patch.frame, this.frame, this.manager.poolImpl.largest)
       if (frame instanceof BufferError.InvalidConfig) return Effect.fail(frame)
       this.frame = frame
       if (patch.state !== undefined) this.state = { ...this.state, ...patch.state }
@@ -515,6 +601,14 @@ export class ManagerImpl<M> implements BufferManager.BufferManager<any, any, M> 
     return { stage: queue.stage, channel: queue.channel, sequence, payload, meta, enqueuedAt, latencyMs }
   }
 
+  /** Dequeues the head item for a claim of `claimant` (see `QueueImpl.claims`): there is one. */
+  collect(queue: QueueImpl<M>, claimant: Claimant): BufferManager.Item<M> {
+    queue.unclaim(claimant)
+    const item = this.takeOne(queue, false)
+    if (item === undefined) throw new Error("BUG: BufferManager: a claimed item is missing")
+    return item
+  }
+
   /** Discards the oldest item, counted as dropped, returning its pool buffer. */
   dropOne(queue: QueueImpl<M>, staged: boolean): boolean {
     if (queue.size === 0) return false
@@ -623,53 +717,85 @@ type PutError =
   | BufferError.BufferFull
   | BufferError.BufferTooLarge
 
+/**
+ * A put that found its queue full under `Backpressure`. It waits for space, uninterruptibly except for the wait
+ * itself, against a timer of `timeoutMs` started now (on the fiber's `Clock`). Every outcome is decided in one
+ * synchronous step: enqueue if there is space (even when the timer has just fired), else fail if the manager is
+ * closed or the timer fired, else wait again. So a put that fails with `BufferFull` has enqueued nothing, and one that
+ * is interrupted while it waits enqueues nothing either; a wake-up it cannot use is passed on.
+ */
 const putSlow = <M>(
   self: ManagerImpl<M>,
   queue: QueueImpl<M>,
   payload: Uint8Array,
   meta: M,
   timeoutMs: number
-): Effect.Effect<void, PutError> => {
-  const attempt = (restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) => {
-    const loop: Effect.Effect<void, BufferError.BufferClosed> = Effect.suspend(() => {
-      if (self.status !== OPEN) {
-        return Effect.fail(
-          new BufferError.BufferClosed({ stage: queue.stage, channel: queue.channel, operation: "put" })
-        )
-      }
-      if (queue.size < queue.capacity) {
-        self.enqueue(queue, payload, meta)
-        return Effect.void
-      }
-      return Effect.flatMap(
-        Effect.onInterrupt(
-          restore(waitUntil(queue.putters, () => queue.size < queue.capacity || self.status !== OPEN)),
-          () =>
-            Effect.sync(() => {
-              if (queue.size < queue.capacity) wakeOne(queue.putters)
+): Effect.Effect<void, PutError> =>
+  Effect.withFiberRuntime<void, PutError>((fiber, status) => {
+    const interruptible = RuntimeFlags.interruptible(status.runtimeFlags)
+    let expired = false
+    const alarm = new Set<() => void>()
+    const timer = Effect.interruptible(Effect.zipRight(
+      Effect.sleep(Duration.millis(timeoutMs)),
+      Effect.sync(() => {
+        expired = true
+        wakeOne(alarm)
+      })
+    ))
+    const passOn = () => {
+      if (queue.size < queue.capacity) wakeOne(queue.putters)
+    }
+    return Effect.uninterruptibleMask((restore) => {
+      const wait = Effect.onInterrupt(
+        restore(waitUntil(queue.putters, () => queue.size < queue.capacity || self.status !== OPEN || expired, alarm)),
+        () => Effect.sync(passOn)
+      )
+      const step: Effect.Effect<void, PutError> = Effect.suspend(() => {
+        // an interruption that came while the fiber was masked: enqueue nothing, and let the mask's end deliver it
+        if (interruptible && isInterrupted(fiber)) {
+          passOn()
+          return Effect.void
+        }
+        if (self.status !== OPEN) {
+          return Effect.fail(
+            new BufferError.BufferClosed({ stage: queue.stage, channel: queue.channel, operation: "put" })
+          )
+        }
+        if (queue.size < queue.capacity) {
+          self.enqueue(queue, payload, meta)
+          return Effect.void
+        }
+        if (expired) {
+          queue.rejected++
+          queue.rejectedCounter.hook.update(1)
+          return Effect.fail(
+            new BufferError.BufferFull({
+              stage: queue.stage,
+              channel: queue.channel,
+              capacity: queue.capacity,
+              policy: "Backpressure",
+              waitedMs: timeoutMs
             })
-        ),
-        () => loop
+          )
+        }
+        return Effect.zipRight(wait, step)
+      })
+      return Effect.flatMap(
+        Effect.fork(timer),
+        (timerFiber) => Effect.ensuring(step, Fiber.interruptAsFork(timerFiber, fiber.id()))
       )
     })
-    return loop
+  })
+
+/** Looks a queue up once per effect (a manager's queues never change), so that running the effect again skips it. */
+const finder = <M>(impl: ManagerImpl<M>, stage: string, channel: string) => {
+  let found: QueueImpl<M> | undefined
+  return (): QueueImpl<M> | BufferError.UnknownQueue => {
+    if (found !== undefined) return found
+    const queue = impl.lookup(stage, channel)
+    if (!(queue instanceof BufferError.UnknownQueue)) found = queue
+    return queue
   }
-  return Effect.uninterruptibleMask(attempt).pipe(
-    Effect.timeoutFail({
-      duration: Duration.millis(timeoutMs),
-      onTimeout: () => {
-        queue.rejected++
-        queue.rejectedCounter.hook.update(1)
-        return new BufferError.BufferFull({
-          stage: queue.stage,
-          channel: queue.channel,
-          capacity: queue.capacity,
-          policy: "Backpressure",
-          waitedMs: timeoutMs
-        })
-      }
-    })
-  )
 }
 
 const putImpl = <M>(
@@ -678,9 +804,10 @@ const putImpl = <M>(
   channel: string,
   payload: Uint8Array,
   meta: M
-): Effect.Effect<void, PutError> =>
-  Effect.suspend(() => {
-    const queue = self.lookup(stage, channel)
+): Effect.Effect<void, PutError> => {
+  const find = finder(self, stage, channel)
+  return Effect.suspend(() => {
+    const queue = find()
     if (queue instanceof BufferError.UnknownQueue) return Effect.fail(queue)
     if (self.status !== OPEN) {
       return Effect.fail(new BufferError.BufferClosed({ stage, channel, operation: "put" }))
@@ -712,6 +839,7 @@ const putImpl = <M>(
         return putSlow(self, queue, payload, meta, policy.timeoutMs)
     }
   })
+}
 
 const isManagerFirst = (args: IArguments) => args[0] instanceof ManagerImpl
 
@@ -730,28 +858,44 @@ export const put = dual(
 const closedTake = (queue: QueueImpl<unknown>) =>
   new BufferError.BufferClosed({ stage: queue.stage, channel: queue.channel, operation: "take" })
 
-const takeSlow = <M>(
-  self: ManagerImpl<M>,
+/**
+ * Claims an item for the calling fiber in one synchronous step (see `QueueImpl.claims`); the caller returns the step
+ * that dequeues it (`ManagerImpl.collect`) as the last step of its take or poll. The item then goes from the queue to
+ * the caller's continuation in one step, with no interruption point between: a fiber interrupted before that step
+ * leaves the item queued, and its claim is released by the next one that needs the item.
+ */
+const claim = <M>(queue: QueueImpl<M>, fiber: Fiber.RuntimeFiber<any, any>, status: FiberStatus.Running): Claimant => {
+  const claimant: Claimant = RuntimeFlags.interruptible(status.runtimeFlags) ? fiber : undefined
+  queue.claims.push(claimant)
+  return claimant
+}
+
+/**
+ * One attempt of a take, in one synchronous step: claim an unclaimed item; if every queued item is claimed, let the
+ * claimants (which dequeue at their next step, or were interrupted) run and try again; if the queue is empty, fail when
+ * the manager is closing or closed, else wait for a put and try again. No mask: an interruption at any point before
+ * the dequeue leaves the item queued, and since a put wakes every waiting taker, another taker finds it.
+ */
+const takeStep = <M>(
+  impl: ManagerImpl<M>,
+  queue: QueueImpl<M>,
+  fiber: Fiber.RuntimeFiber<any, any>,
+  status: FiberStatus.Running
+): Effect.Effect<BufferManager.Item<M>, BufferError.BufferClosed> => {
+  if (queue.unclaimed() > 0) {
+    const claimant = claim(queue, fiber, status)
+    return Effect.sync(() => impl.collect(queue, claimant))
+  }
+  if (queue.size > 0) return Effect.zipRight(Effect.yieldNow(), takeAgain(impl, queue))
+  if (impl.status !== OPEN) return Effect.fail(closedTake(queue))
+  return Effect.zipRight(waitUntil(queue.takers, () => queue.size > 0 || impl.status !== OPEN), takeAgain(impl, queue))
+}
+
+const takeAgain = <M>(
+  impl: ManagerImpl<M>,
   queue: QueueImpl<M>
 ): Effect.Effect<BufferManager.Item<M>, BufferError.BufferClosed> =>
-  Effect.uninterruptibleMask((restore) => {
-    const loop: Effect.Effect<BufferManager.Item<M>, BufferError.BufferClosed> = Effect.suspend(() => {
-      const item = self.takeOne(queue, false)
-      if (item !== undefined) return Effect.succeed(item)
-      if (self.status !== OPEN) return Effect.fail(closedTake(queue))
-      return Effect.flatMap(
-        Effect.onInterrupt(restore(waitUntil(queue.takers, () => queue.size > 0 || self.status !== OPEN)), () =>
-          Effect.sync(() => {
-            if (queue.size > 0) {
-              wakeOne(queue.takers)
-            }
-          })),
-        () =>
-          loop
-      )
-    })
-    return loop
-  })
+  Effect.withFiberRuntime((fiber, status) => takeStep(impl, queue, fiber, status))
 
 /** @internal */
 export const take = dual(
@@ -760,17 +904,18 @@ export const take = dual(
     self: BufferManager.BufferManager<any, any, M>,
     stage: string,
     channel: string
-  ): Effect.Effect<BufferManager.Item<M>, BufferError.UnknownQueue | BufferError.BufferClosed> =>
-    Effect.suspend((): Effect.Effect<BufferManager.Item<M>, BufferError.UnknownQueue | BufferError.BufferClosed> => {
-      const impl = toImpl(self)
-      const queue = impl.lookup(stage, channel)
+  ): Effect.Effect<BufferManager.Item<M>, BufferError.UnknownQueue | BufferError.BufferClosed> => {
+    const impl = toImpl(self)
+    const find = finder(impl, stage, channel)
+    return Effect.withFiberRuntime((fiber, status) => {
+      const queue = find()
       if (queue instanceof BufferError.UnknownQueue) return Effect.fail(queue)
-      const item = impl.takeOne(queue, false)
-      if (item !== undefined) return Effect.succeed(item)
-      if (impl.status !== OPEN) return Effect.fail(closedTake(queue))
-      return takeSlow(impl, queue)
+      return takeStep(impl, queue, fiber, status)
     })
+  }
 ) as any
+
+const none = Effect.succeed(Option.none())
 
 /** @internal */
 export const poll = dual(
@@ -779,13 +924,17 @@ export const poll = dual(
     self: BufferManager.BufferManager<any, any, M>,
     stage: string,
     channel: string
-  ): Effect.Effect<Option.Option<BufferManager.Item<M>>, BufferError.UnknownQueue> =>
-    Effect.suspend(() => {
-      const impl = toImpl(self)
-      const queue = impl.lookup(stage, channel)
+  ): Effect.Effect<Option.Option<BufferManager.Item<M>>, BufferError.UnknownQueue> => {
+    const impl = toImpl(self)
+    const find = finder(impl, stage, channel)
+    return Effect.withFiberRuntime((fiber, status) => {
+      const queue = find()
       if (queue instanceof BufferError.UnknownQueue) return Effect.fail(queue)
-      return Effect.succeed(Option.fromNullable(impl.takeOne(queue, false)))
+      if (queue.unclaimed() === 0) return none
+      const claimant = claim(queue, fiber, status)
+      return Effect.sync(() => Option.some(impl.collect(queue, claimant)))
     })
+  }
 ) as any
 
 // -----------------------------------------------------------------------------
@@ -802,7 +951,9 @@ const drainTo = <M, E, R>(
     let index = 0
     const next: Effect.Effect<number, E, R> = Effect.suspend(() => {
       while (index < self.ordered.length) {
-        const item = self.takeOne(self.ordered[index]!, staged)
+        const queue = self.ordered[index]!
+        // claimed items belong to the takes and polls that claimed them
+        const item = queue.unclaimed() > 0 ? self.takeOne(queue, staged) : undefined
         if (item !== undefined) {
           flushed++
           return Effect.zipRight(sink(item), next)
@@ -851,24 +1002,33 @@ const cleanupImpl = <M, E, R>(
   Effect.scoped(
     Effect.gen(function*() {
       yield* self.locks.cleanup
-      yield* Effect.scoped(Effect.zipRight(
-        self.locks.update,
-        Effect.sync(() => {
-          self.status = CLOSING
-          self.closeQueues()
-        })
-      ))
       // whatever happens to the flush (success, a failing sink, interruption), the rest is dropped and counted,
-      // and the manager ends closed
+      // and the manager ends closed. Items claimed by takes and polls go to them first: each claimant dequeues at
+      // its next step (or was interrupted, which releases its claim).
       let dropped = 0
-      const close = Effect.sync(() => {
+      const close: Effect.Effect<void> = Effect.suspend(() => {
+        if (!self.ordered.every((queue) => queue.settled())) return Effect.zipRight(Effect.yieldNow(), close)
         dropped = dropAll(self)
         self.status = CLOSED
         self.closeQueues()
+        return Effect.void
       })
-      const flushed = yield* Effect.ensuring(
-        sink === undefined ? Effect.succeed(Exit.succeed(0)) : Effect.exit(drainTo(self, sink, true)),
-        close
+      // Only the wait for the update lock and the flush are interruptible: once the manager is closing, `close` is
+      // sure to run, so an interruption cannot leave it closing with items queued.
+      const flushed = yield* Effect.uninterruptibleMask((restore) =>
+        Effect.zipRight(
+          Effect.scoped(Effect.zipRight(
+            restore(self.locks.update),
+            Effect.sync(() => {
+              self.status = CLOSING
+              self.closeQueues()
+            })
+          )),
+          Effect.ensuring(
+            sink === undefined ? Effect.succeed(Exit.succeed(0)) : restore(Effect.exit(drainTo(self, sink, true))),
+            close
+          )
+        )
       )
       if (Exit.isFailure(flushed)) return yield* Effect.failCause(flushed.cause)
       const incomplete = verify(self)
@@ -990,16 +1150,8 @@ export const reconfigure = dual(
     const impl = toImpl(self)
     return onUpdateLock<M, BufferManager.Frame, BufferError.InvalidConfig>(impl, () => {
       if (!Predicate.isRecord(config)) return invalid("frame", config, "a partial frame configuration")
-      const next = validateFrame(config, impl.frame)
+      const next = validateFrame(config, impl.frame, impl.poolImpl.largest)
       if (next instanceof BufferError.InvalidConfig) return next
-      const bytesPerChannel = next.samplesPerFrame * next.bytesPerSample
-      if (bytesPerChannel > impl.poolImpl.largest) {
-        return invalid(
-          "frame.samplesPerFrame",
-          next.samplesPerFrame,
-          `one channel's frame (${bytesPerChannel} bytes) must fit the largest pool tier (${impl.poolImpl.largest} bytes)`
-        )
-      }
       impl.frame = next
       return deriveFrame(next)
     }, (u): u is BufferError.InvalidConfig => u instanceof BufferError.InvalidConfig)

@@ -15,6 +15,7 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberHandle from "effect/FiberHandle"
+import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as FiberSet from "effect/FiberSet"
 import { globalValue } from "effect/GlobalValue"
@@ -39,6 +40,7 @@ import {
   type RegistrationError,
   ReleaseFailed,
   RestartIntensityExceeded,
+  StaleContext,
   StartFailed,
   UnknownAllocation,
   UnknownChannel,
@@ -103,6 +105,20 @@ const pathTo = (from: State, to: State): ReadonlyArray<State> => {
 }
 
 const runningStates: ReadonlySet<State> = new Set(["Running", "Paused"])
+const strategies: ReadonlySet<unknown> = new Set<Api.Strategy>(["one_for_one", "one_for_all", "rest_for_one"])
+const restartTypes: ReadonlySet<unknown> = new Set<Api.RestartType>(["permanent", "transient", "temporary"])
+const autoShutdowns: ReadonlySet<unknown> = new Set<Resolved["autoShutdown"]>([
+  "never",
+  "any_significant",
+  "all_significant"
+])
+
+/**
+ * The ids of a `dependencies` or `channels` field, read once (any iterable, a generator included). A string is kept
+ * as it is, to be refused: it is an iterable of its characters, never what was meant.
+ */
+const idsOf = (ids: Iterable<string> | undefined): ReadonlyArray<unknown> | string =>
+  ids === undefined ? [] : typeof ids === "string" ? ids : Predicate.isIterable(ids) ? Array.from(ids) : [ids]
 const quiescentStates: ReadonlySet<State> = new Set(["Uninitialized", "Stopped"])
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -147,6 +163,12 @@ class Entry {
   lastFailure: { readonly at: number; readonly error: ErrorContext } | undefined = undefined
   lastRestartAt: number | undefined = undefined
   driver: Schedule.ScheduleDriver<unknown, unknown> | undefined = undefined
+  /** `cleanupComponent` runs that have this component among their targets. */
+  cleanups = 0
+  /** Completed when the last of those runs ends; starts of the component wait for it. */
+  cleanupDone: Deferred.Deferred<void> | undefined = undefined
+  /** Changes when a cleanup begins and ends: a restart planned in another component epoch skips the component. */
+  planEpoch = 0
   constructor(
     readonly id: string,
     readonly dependencies: ReadonlyArray<string>,
@@ -166,6 +188,12 @@ class Entry {
   }
 }
 
+/** A caller waiting for a release fiber since `since` (ms): `done` gets the fiber's exit, or `None` on timeout. */
+interface ReleaseWait {
+  readonly since: number
+  readonly done: Deferred.Deferred<Option.Option<Exit.Exit<unknown, unknown>>>
+}
+
 type Event =
   | { readonly _tag: "Failed"; readonly entry: Entry; readonly generation: number; readonly error: ErrorContext }
   | { readonly _tag: "Exited"; readonly entry: Entry; readonly generation: number }
@@ -175,6 +203,8 @@ interface RestartPlan {
   readonly _tag: "Restart"
   readonly entry: Entry
   readonly ids: ReadonlyArray<string>
+  /** The `planEpoch` of each component of `ids` when the restart was planned. */
+  readonly planEpochs: ReadonlyArray<number>
   readonly epoch: number
 }
 
@@ -220,6 +250,8 @@ class CoordinatorImpl implements Api.ComponentCoordinator {
   readonly sequence: Array<Entry> = []
   readonly ledger: Ledger
   readonly liveWorkers = new Set<WorkerRecord>()
+  /** Callers waiting for a release that did not complete at once; the heartbeat monitor times them out. */
+  readonly releaseWaits = new Set<ReleaseWait>()
   listeners: ReadonlyArray<Queue.Queue<Api.StateChange>> = []
   listenerCount = 0
   restartTimes: Array<number> = []
@@ -323,13 +355,21 @@ class CoordinatorImpl implements Api.ComponentCoordinator {
   // ----- workers -----
 
   context(entry: Entry, incarnation: Incarnation): Api.ComponentContext {
+    // checked before the limits are reserved and again once the value is acquired: a context whose incarnation has
+    // ended (a worker that outlived its stop) never allocates, least of all into the next incarnation
+    const stale = (): StaleContext | undefined =>
+      entry.incarnation === incarnation && incarnation.active ? undefined : new StaleContext({
+        component: entry.id,
+        generation: incarnation.generation,
+        current: entry.incarnation?.active === true ? entry.incarnation.generation : undefined
+      })
     return {
       id: entry.id,
       channels: entry.channels,
       generation: incarnation.generation,
       fork: (worker, options) => this.forkWorker(entry, incarnation, worker, options),
-      allocate: (resource) => this.allocateOne(entry.id, resource, resource.site ?? captureSite()),
-      allocateAll: (resources) => this.allocateMany(entry.id, resources, captureSite()) as any
+      allocate: (resource) => this.allocateOne(entry.id, resource, resource.site ?? captureSite(), stale),
+      allocateAll: (resources) => this.allocateMany(entry.id, resources, captureSite(), stale) as any
     }
   }
 
@@ -383,14 +423,18 @@ class CoordinatorImpl implements Api.ComponentCoordinator {
     })
   }
 
-  /** Interrupts the incarnation's workers and waits for them at most the component's shutdown timeout. */
+  /**
+   * Interrupts the incarnation's workers and waits for them at most the component's shutdown timeout. The wait itself
+   * is interruptible even inside an uninterruptible region (the coordinator's finalizer), so the timeout always ends
+   * it; a worker that ignores its interruption is left running.
+   */
   stopWorkers(entry: Entry, incarnation: Incarnation): Effect.Effect<void> {
     return Effect.suspend(() => {
       incarnation.active = false
       const fibers = Array.from(incarnation.workers, (record) => record.fiber!)
       if (fibers.length === 0) return Effect.void
       return Effect.forEach(fibers, Fiber.interruptFork, { discard: true }).pipe(
-        Effect.zipRight(Effect.timeoutOption(Fiber.awaitAll(fibers), entry.shutdownMs)),
+        Effect.zipRight(Effect.timeoutOption(Effect.interruptible(Fiber.awaitAll(fibers)), entry.shutdownMs)),
         Effect.flatMap((done) =>
           Option.isSome(done) ? Effect.void : Effect.logWarning(
             `component "${entry.id}": ${incarnation.workers.size} worker(s) still alive ${entry.shutdownMs} ms after interruption`
@@ -411,7 +455,10 @@ class CoordinatorImpl implements Api.ComponentCoordinator {
     )
   }
 
-  /** Releases every allocation of the component, newest first; returns the failures (those stay on the books). */
+  /**
+   * Releases every allocation of the component, newest first, each bounded by the shutdown timeout (a release that is
+   * already running is waited for, never started twice); returns the failures (those stay on the books, flagged).
+   */
   releaseAll(id: string): Effect.Effect<ReadonlyArray<ReleaseFailed>> {
     return Effect.suspend(() => {
       const failures: Array<ReleaseFailed> = []
@@ -419,12 +466,10 @@ class CoordinatorImpl implements Api.ComponentCoordinator {
         Effect.forEach(
           this.ledger.heldBy(id),
           (allocation) =>
-            allocation.released ?
-              Effect.void :
-              Effect.catchAll(this.releaseImpl(allocation), (error) =>
-                Effect.sync(() => {
-                  if (error._tag === "ReleaseFailed") failures.push(error)
-                })),
+            Effect.catchAll(this.settleRelease(allocation), (error) =>
+              Effect.sync(() => {
+                failures.push(error)
+              })),
           { discard: true }
         ),
         failures
@@ -432,20 +477,35 @@ class CoordinatorImpl implements Api.ComponentCoordinator {
     })
   }
 
-  /** Ends the current incarnation: workers, then the start effect's scope, then the resources. */
+  /**
+   * Closes the incarnation's scope and only then detaches it, then releases the component's resources: one
+   * uninterruptible step (every wait in it is bounded by the shutdown timeout).
+   */
+  finishTeardown(entry: Entry, incarnation: Incarnation | undefined): Effect.Effect<void> {
+    const release = Effect.flatMap(this.releaseAll(entry.id), (failures) =>
+      failures.length === 0
+        ? Effect.void
+        : Effect.logWarning(`component "${entry.id}": ${failures.length} release(s) failed`, ...failures))
+    return Effect.uninterruptible(
+      incarnation === undefined ? release : this.closeScope(entry, incarnation).pipe(
+        Effect.zipRight(Effect.sync(() => {
+          if (entry.incarnation === incarnation) entry.incarnation = undefined
+        })),
+        Effect.zipRight(release)
+      )
+    )
+  }
+
+  /**
+   * Ends the current incarnation: workers, then the start effect's scope, then the resources. The incarnation stays
+   * attached until its scope is closed: a stop interrupted while it waits for the workers (a caller's timeout) leaves
+   * the component `Stopping` with its incarnation in place, and the next stop, start or cleanup finishes the job.
+   */
   teardown(entry: Entry): Effect.Effect<void> {
     return Effect.suspend(() => {
       const incarnation = entry.incarnation
-      entry.incarnation = undefined
-      const release = Effect.flatMap(this.releaseAll(entry.id), (failures) =>
-        failures.length === 0
-          ? Effect.void
-          : Effect.logWarning(`component "${entry.id}": ${failures.length} release(s) failed`, ...failures))
-      if (incarnation === undefined) return release
-      return this.stopWorkers(entry, incarnation).pipe(
-        Effect.zipRight(this.closeScope(entry, incarnation)),
-        Effect.zipRight(release)
-      )
+      if (incarnation === undefined) return this.finishTeardown(entry, undefined)
+      return Effect.zipRight(this.stopWorkers(entry, incarnation), this.finishTeardown(entry, incarnation))
     })
   }
 
@@ -475,16 +535,21 @@ class CoordinatorImpl implements Api.ComponentCoordinator {
           )
         }
       }
+      // an incarnation still attached (the component was moved to Error or Stopped by `transition`, or a stop was
+      // interrupted) is torn down first: its workers, its scope and its resources never outlive the new start
+      const previous = entry.incarnation === undefined ? Effect.void : this.teardown(entry)
       const initialize = state === "Idle" || state === "Initiating" || state === "Initializing"
         ? Effect.void
         : this.moveAlong(entry, "Initializing", reason)
-      return Effect.flatMap(Effect.zipRight(initialize, Scope.make()), (scope) => {
+      return Effect.flatMap(previous.pipe(Effect.zipRight(initialize), Effect.zipRight(Scope.make())), (scope) => {
         entry.generation++
         const incarnation = new Incarnation(entry.generation, scope)
         entry.incarnation = incarnation
-        const run = entry.start === undefined
+        const start = entry.start
+        // suspended: a start function that throws before returning its effect is a StartFailed like any other
+        const run = start === undefined
           ? Effect.void
-          : entry.start(this.context(entry, incarnation)).pipe(
+          : Effect.suspend(() => start(this.context(entry, incarnation))).pipe(
             Scope.extend(scope),
             Effect.provide(entry.context)
           ) as Effect.Effect<unknown, unknown>
@@ -539,11 +604,23 @@ class CoordinatorImpl implements Api.ComponentCoordinator {
       Effect.context<Exclude<R, Scope.Scope>>(),
       (context) =>
         this.withLifecycle(Effect.suspend(() => {
-          const batch: Array<Api.ComponentSpec<E, R> & { readonly dependencies: ReadonlyArray<string> }> = []
+          const batch: Array<
+            Api.ComponentSpec<E, R> & {
+              readonly dependencies: ReadonlyArray<string>
+              readonly channels: ReadonlyArray<string>
+            }
+          > = []
           for (const spec of specs) {
-            const invalid = this.validate(spec)
+            // each iterable is read once (it may be a generator), then validated
+            const dependencies = idsOf(spec.dependencies)
+            const channels = idsOf(spec.channels)
+            const invalid = this.validate(spec, dependencies, channels)
             if (invalid !== undefined) return Effect.fail(invalid)
-            batch.push({ ...spec, dependencies: Array.from(new Set(spec.dependencies ?? [])) })
+            batch.push({
+              ...spec,
+              dependencies: Array.from(new Set(dependencies as ReadonlyArray<string>)),
+              channels: channels as ReadonlyArray<string>
+            })
           }
           const ordered = graph.orderBatch(this.entries, batch)
           if (Either.isLeft(ordered)) return Effect.fail(ordered.left)
@@ -554,7 +631,7 @@ class CoordinatorImpl implements Api.ComponentCoordinator {
                 const entry = new Entry(
                   spec.id,
                   spec.dependencies,
-                  Array.from(spec.channels ?? []),
+                  spec.channels,
                   spec.start as Entry["start"],
                   spec.healthCheck as Entry["healthCheck"],
                   spec.restart?.type ?? "permanent",
@@ -575,11 +652,41 @@ class CoordinatorImpl implements Api.ComponentCoordinator {
     )
   }
 
-  validate(spec: Api.ComponentSpec<unknown, unknown>): InvalidComponent | undefined {
+  validate(
+    spec: Api.ComponentSpec<unknown, unknown>,
+    dependencies: ReadonlyArray<unknown> | string,
+    channels: ReadonlyArray<unknown> | string
+  ): InvalidComponent | undefined {
     const invalid = (reason: string) => new InvalidComponent({ component: String(spec.id), reason })
     if (typeof spec.id !== "string" || spec.id.length === 0) return invalid("the id must be a non-empty string")
-    const channels = Array.from(spec.channels ?? [])
+    for (const [field, ids] of [["dependencies", dependencies], ["channels", channels]] as const) {
+      if (typeof ids === "string") {
+        return invalid(
+          `${field} must be an iterable of ids, not a string (a string iterates over its characters): write [${
+            JSON.stringify(ids)
+          }]`
+        )
+      }
+      const bad = ids.find((id) => typeof id !== "string" || id.length === 0)
+      if (bad !== undefined) return invalid(`${field} must hold non-empty strings, got ${JSON.stringify(bad)}`)
+    }
     if (new Set(channels).size !== channels.length) return invalid("a channel is named twice")
+    const restart = spec.restart
+    if (restart?.type !== undefined && !restartTypes.has(restart.type)) {
+      return invalid(
+        `restart.type must be "permanent", "transient" or "temporary", got ${JSON.stringify(restart.type)}`
+      )
+    }
+    if (restart?.strategy !== undefined && !strategies.has(restart.strategy)) {
+      return invalid(
+        `restart.strategy must be "one_for_one", "one_for_all" or "rest_for_one", got ${
+          JSON.stringify(restart.strategy)
+        }`
+      )
+    }
+    if (restart?.significant !== undefined && typeof restart.significant !== "boolean") {
+      return invalid(`restart.significant must be a boolean, got ${JSON.stringify(restart.significant)}`)
+    }
     for (const [type, limit] of Object.entries(spec.quota ?? {})) {
       if (!Number.isInteger(limit) || limit < 0) return invalid(`quota.${type} must be a non-negative integer`)
     }
@@ -594,39 +701,106 @@ class CoordinatorImpl implements Api.ComponentCoordinator {
 
   // ----- lifecycle -----
 
-  get startAll(): Effect.Effect<ReadonlyArray<string>, StartFailed | DependencyNotRunning | LockError> {
-    return this.withLifecycle(Effect.gen(this, function*() {
-      if (yield* Deferred.isDone(this.termination)) {
-        // a new group: a fresh termination and a fresh restart intensity
-        this.termination = yield* Deferred.make<Api.Termination, RestartIntensityExceeded>()
-        this.restartTimes = []
-      }
-      this.epoch++
-      const started: Array<string> = []
-      for (const entry of this.sequence) {
-        if (yield* this.startOne(entry, "startAll")) started.push(entry.id)
-      }
-      return started
-    }))
+  /**
+   * Runs a lifecycle operation for its caller. A worker of this coordinator (or a fiber it forked) may stop its own
+   * component, which interrupts it: the operation then runs in a fiber of its own that the interruption does not
+   * reach, and the caller awaits it (an interrupted caller stops waiting; the operation completes).
+   */
+  forCaller<A, E>(operation: Effect.Effect<A, E>): Effect.Effect<A, E> {
+    return Effect.flatMap(
+      FiberRef.get(currentWorker),
+      (worker) =>
+        worker === undefined ? operation : Effect.flatMap(Fiber.await(this.forkClean(operation)), (exit) => exit)
+    )
   }
 
-  get stopAll(): Effect.Effect<ReadonlyArray<string>, LockError> {
-    return this.withLifecycle(Effect.tap(
-      this.stopAllLocked("stopAll"),
-      () => Deferred.succeed(this.termination, { _tag: "Stopped" })
+  /**
+   * Runs `body` under the lifecycle lock once no cleanup of the components `busy` names is in progress: a cleanup
+   * takes the lock once per step, and a start between two steps would start an incarnation that the next steps then
+   * take apart. The check is repeated under the lock; if a cleanup began meanwhile, the lock is let go and the wait
+   * starts again.
+   */
+  whenNotCleaning<A, E>(
+    busy: () => Entry | undefined,
+    body: Effect.Effect<A, E>
+  ): Effect.Effect<A, E | LockError> {
+    const attempt: Effect.Effect<A, E | LockError> = Effect.suspend(() => {
+      const cleaning = busy()?.cleanupDone
+      if (cleaning !== undefined) {
+        // a caller that holds the lock (a start effect) must not wait for a cleanup that needs it: it gets the
+        // lock's LockRecursion at once instead
+        return Effect.flatMap(
+          OrderedLock.heldByCurrentFiber(this.lock),
+          (held) => held ? this.withLifecycle(body) : Effect.zipRight(Deferred.await(cleaning), attempt)
+        )
+      }
+      return Effect.flatMap(
+        this.withLifecycle(
+          Effect.suspend(() => busy() === undefined ? Effect.map(body, Option.some) : Effect.succeed(Option.none<A>()))
+        ),
+        (done) => Option.isSome(done) ? Effect.succeed(done.value) : attempt
+      )
+    })
+    return attempt
+  }
+
+  /** The entry or one of its dependencies, if a cleanup of it is in progress. */
+  cleaningAround(entry: Entry): Entry | undefined {
+    if (entry.cleanups > 0) return entry
+    for (const dependency of entry.dependencies) {
+      const other = this.entries.get(dependency)!
+      if (other.cleanups > 0) return other
+    }
+    return undefined
+  }
+
+  get startAll(): Effect.Effect<ReadonlyArray<string>, StartFailed | DependencyNotRunning | LockError> {
+    return this.forCaller(this.whenNotCleaning(
+      () => this.sequence.find((entry) => entry.cleanups > 0),
+      Effect.gen(this, function*() {
+        if (yield* Deferred.isDone(this.termination)) {
+          // a new group: a fresh termination and a fresh restart intensity
+          this.termination = yield* Deferred.make<Api.Termination, RestartIntensityExceeded>()
+          this.restartTimes = []
+        }
+        // restarts planned before are dropped (their epoch is stale), and so is what they left pending
+        this.epoch++
+        this.pending.clear()
+        const started: Array<string> = []
+        for (const entry of this.sequence) {
+          if (yield* this.startOne(entry, "startAll")) started.push(entry.id)
+        }
+        return started
+      })
     ))
   }
 
+  get stopAll(): Effect.Effect<ReadonlyArray<string>, LockError> {
+    return this.forCaller(this.withLifecycle(Effect.tap(
+      this.stopAllLocked("stopAll"),
+      () => Deferred.succeed(this.termination, { _tag: "Stopped" })
+    )))
+  }
+
   start(id: string) {
-    return Effect.flatMap(this.lookup(id), (entry) => this.withLifecycle(Effect.asVoid(this.startOne(entry, "start"))))
+    return Effect.flatMap(
+      this.lookup(id),
+      (entry) =>
+        this.forCaller(
+          this.whenNotCleaning(() => this.cleaningAround(entry), Effect.asVoid(this.startOne(entry, "start")))
+        )
+    )
   }
 
   restart(id: string) {
     return Effect.flatMap(this.lookup(id), (entry) =>
-      this.withLifecycle(Effect.suspend(() => {
-        entry.restarts++
-        return Effect.zipRight(this.stopOne(entry, "restart"), Effect.asVoid(this.startOne(entry, "restart")))
-      })))
+      this.forCaller(this.whenNotCleaning(
+        () => this.cleaningAround(entry),
+        Effect.suspend(() => {
+          entry.restarts++
+          return Effect.zipRight(this.stopOne(entry, "restart"), Effect.asVoid(this.startOne(entry, "restart")))
+        })
+      )))
   }
 
   transition(id: string, to: State, options?: { readonly reason?: string | undefined }) {
@@ -679,35 +853,66 @@ class CoordinatorImpl implements Api.ComponentCoordinator {
     return Effect.flatMap(
       this.lookup(id),
       (entry) =>
-        Effect.suspend((): Effect.Effect<CleanupReport, HasRunningDependents | CleanupFailed | LockError> => {
-          const ids = this.sequence.map((other) => other.id)
-          const dependents = graph.transitiveDependents(id, ids, (other) => this.entries.get(other)!.dependencies)
-            .filter((other) => runningStates.has(this.entries.get(other)!.state))
-          if (dependents.length > 0 && options?.cascade !== true) {
-            return Effect.fail(new HasRunningDependents({ component: id, dependents }))
-          }
-          const targets = [...dependents.slice().reverse(), id].map((other) => this.entries.get(other)!)
-          return Effect.flatMap(
-            CleanupCoordinator.run(this.cleanupSteps(targets), { key: `${this.name}:${id}`, retries: 1 }).pipe(
-              // the steps are generated here: a refused batch is a bug
-              Effect.catchIf(CleanupError.isRegistrationError, Effect.die)
-            ),
-            (report): Effect.Effect<CleanupReport, CleanupFailed | LockError> =>
-              report.status === "Completed" ? Effect.succeed(report) : this.withLifecycle(Effect.forEach(
-                targets,
-                (target) =>
-                  target.state === "Stopped" || target.state === "Error" ? Effect.void : this.fail(
-                    target,
-                    new ComponentFailed({
-                      component: target.id,
-                      reason: `cleanup did not complete (run ${report.run})`
-                    })
-                  ),
-                { discard: true }
-              )).pipe(Effect.zipRight(Effect.fail(new CleanupFailed({ component: entry.id, report }))))
-          )
-        })
+        this.forCaller(
+          Effect.suspend((): Effect.Effect<CleanupReport, HasRunningDependents | CleanupFailed | LockError> => {
+            const ids = this.sequence.map((other) => other.id)
+            const dependents = graph.transitiveDependents(id, ids, (other) => this.entries.get(other)!.dependencies)
+              .filter((other) => runningStates.has(this.entries.get(other)!.state))
+            if (dependents.length > 0 && options?.cascade !== true) {
+              return Effect.fail(new HasRunningDependents({ component: id, dependents }))
+            }
+            const targets = [...dependents.slice().reverse(), id].map((other) => this.entries.get(other)!)
+            const cleanup = Effect.flatMap(
+              CleanupCoordinator.run(this.cleanupSteps(targets), { key: `${this.name}:${id}`, retries: 1 }).pipe(
+                // the steps are generated here: a refused batch is a bug
+                Effect.catchIf(CleanupError.isRegistrationError, Effect.die)
+              ),
+              (report): Effect.Effect<CleanupReport, CleanupFailed | LockError> =>
+                report.status === "Completed" ? Effect.succeed(report) : this.withLifecycle(Effect.forEach(
+                  targets,
+                  (target) =>
+                    target.state === "Stopped" || target.state === "Error" ? Effect.void : this.fail(
+                      target,
+                      new ComponentFailed({
+                        component: target.id,
+                        reason: `cleanup did not complete (run ${report.run})`
+                      })
+                    ),
+                  { discard: true }
+                )).pipe(Effect.zipRight(Effect.fail(new CleanupFailed({ component: entry.id, report }))))
+            )
+            return Effect.acquireUseRelease(
+              Effect.sync(() => this.beginCleanup(targets)),
+              () => cleanup,
+              () => Effect.sync(() => this.endCleanup(targets))
+            )
+          })
+        )
     )
+  }
+
+  /**
+   * Marks the targets as being cleaned up: starts of them (and of their dependents) wait until the cleanup ends, the
+   * supervisor leaves them alone, and the restarts planned for them are dropped.
+   */
+  beginCleanup(targets: ReadonlyArray<Entry>): void {
+    for (const target of targets) {
+      if (target.cleanups++ === 0) target.cleanupDone = Deferred.unsafeMake<void>(FiberId.none)
+      target.planEpoch++
+      this.pending.delete(target.id)
+    }
+  }
+
+  endCleanup(targets: ReadonlyArray<Entry>): void {
+    for (const target of targets) {
+      // a restart planned while the cleanup ran is dropped too
+      target.planEpoch++
+      if (--target.cleanups === 0) {
+        const done = target.cleanupDone!
+        target.cleanupDone = undefined
+        Deferred.unsafeDone(done, Exit.void)
+      }
+    }
   }
 
   cleanupSteps(targets: ReadonlyArray<Entry>): ReadonlyArray<CleanupStep<unknown>> {
@@ -728,12 +933,15 @@ class CoordinatorImpl implements Api.ComponentCoordinator {
               ? Effect.void
               : this.moveAlong(target, "Stopping", "cleanup")
             if (incarnation === undefined) return toStopping
+            // as in `teardown`: the incarnation is detached only once its scope is closed
             return toStopping.pipe(
               Effect.zipRight(this.stopWorkers(target, incarnation)),
-              Effect.zipRight(this.closeScope(target, incarnation)),
-              Effect.zipRight(Effect.sync(() => {
-                target.incarnation = undefined
-              }))
+              Effect.zipRight(Effect.uninterruptible(Effect.zipRight(
+                this.closeScope(target, incarnation),
+                Effect.sync(() => {
+                  if (target.incarnation === incarnation) target.incarnation = undefined
+                })
+              )))
             )
           })),
           verify: Effect.sync(() => !Array.from(this.liveWorkers).some((record) => record.component === target.id))
@@ -742,6 +950,8 @@ class CoordinatorImpl implements Api.ComponentCoordinator {
           name: `${target.id}:release`,
           phase: "ReleasingResources",
           dependsOn: [`${target.id}:stop-workers`],
+          // each release is bounded by the shutdown timeout
+          timeout: this.options.shutdownMs + 5_000,
           run: this.withLifecycle(
             Effect.flatMap(
               this.releaseAll(target.id),
@@ -812,6 +1022,11 @@ class CoordinatorImpl implements Api.ComponentCoordinator {
 
   decide(entry: Entry, error: ErrorContext | undefined, live: ReadonlyArray<string>): Effect.Effect<Plan> {
     return Effect.gen(this, function*() {
+      if (entry.cleanups > 0) {
+        // a component being cleaned up stays down: its cleanup, not the supervisor, decides how it ends
+        this.pending.delete(entry.id)
+        return { _tag: "Done" } as const
+      }
       if (!supervisor.shouldRestart(entry.type, error !== undefined)) {
         this.pending.delete(entry.id)
         if (entry.significant && this.shouldShutdown(entry)) {
@@ -835,14 +1050,17 @@ class CoordinatorImpl implements Api.ComponentCoordinator {
       }
       const affected = new Set(supervisor.affected(entry.strategy, entry.id, live))
       for (const id of this.pending) affected.add(id)
-      const ids = this.sequence.filter((other) => affected.has(other.id)).map((other) => other.id)
+      const ids = this.sequence.filter((other) => affected.has(other.id) && other.cleanups === 0).map((other) =>
+        other.id
+      )
       for (const id of ids) this.pending.add(id)
       // stop the others, newest first
       for (const other of ids.slice().reverse()) {
         const target = this.entries.get(other)!
         if (target !== entry && target.incarnation !== undefined) yield* this.stopOne(target, `restart of ${entry.id}`)
       }
-      return { _tag: "Restart", entry, ids, epoch: this.epoch } as const
+      const planEpochs = ids.map((id) => this.entries.get(id)!.planEpoch)
+      return { _tag: "Restart", entry, ids, planEpochs, epoch: this.epoch } as const
     })
   }
 
@@ -919,11 +1137,17 @@ class CoordinatorImpl implements Api.ComponentCoordinator {
   /** Starts the components of a restart, in start order. Under the lock. */
   restartSet(plan: RestartPlan): Effect.Effect<Plan> {
     return Effect.gen(this, function*() {
+      // a plan of another epoch is dropped whole; `pending` was cleared when the epoch changed
       if (this.closed || plan.epoch !== this.epoch) return { _tag: "Done" } as const
-      for (const id of plan.ids) {
-        const entry = this.entries.get(id)!
-        this.pending.delete(id)
+      for (let index = 0; index < plan.ids.length; index++) {
+        const entry = this.entries.get(plan.ids[index]!)!
+        // cleaned up since the plan was made (or being cleaned up): not brought back, and its pending mark (if a newer
+        // plan made one) is that plan's
+        if (entry.planEpoch !== plan.planEpochs[index]) continue
+        this.pending.delete(entry.id)
         if (runningStates.has(entry.state)) continue
+        // a dependency is being cleaned up: left stopped, like a member whose dependency is not running
+        if (this.cleaningAround(entry) !== undefined) continue
         if (entry.dependencies.some((dependency) => !runningStates.has(this.entries.get(dependency)!.state))) continue
         entry.restarts++
         const started = yield* Effect.either(this.startOne(entry, `restart (${plan.entry.id} ended)`))
@@ -944,6 +1168,7 @@ class CoordinatorImpl implements Api.ComponentCoordinator {
   get checkHeartbeats(): Effect.Effect<void> {
     return Effect.flatMap(Clock.currentTimeMillis, (now) =>
       Effect.sync(() => {
+        this.checkReleases(now)
         for (const entry of this.sequence) {
           const incarnation = entry.incarnation
           if (incarnation === undefined || !incarnation.active) continue
@@ -985,13 +1210,19 @@ class CoordinatorImpl implements Api.ComponentCoordinator {
   subscribe(listener: Api.Listener, options?: Api.ListenerOptions) {
     return Effect.gen(this, function*() {
       const capacity = options?.capacity ?? 1024
+      if (!Number.isInteger(capacity) || capacity < 1) {
+        return yield* Effect.die(
+          new Cause.IllegalArgumentException(`subscribe: capacity must be a positive integer, got ${capacity}`)
+        )
+      }
       const queue = options?.overflow === "dropping"
         ? yield* Queue.dropping<Api.StateChange>(capacity)
         : yield* Queue.sliding<Api.StateChange>(capacity)
       const name = options?.name ?? `listener-${++this.listenerCount}`
       const fiber = this.forkClean(Effect.forever(Effect.flatMap(Queue.take(queue), (change) =>
         Effect.catchAllCause(
-          listener(change),
+          // suspended: a listener that throws instead of returning an effect is a defect like any other
+          Effect.suspend(() => listener(change)),
           (cause) => Effect.logWarning(`component listener "${name}" failed on ${change.component}`, cause)
         ))))
       this.listeners = [...this.listeners, queue]
@@ -1030,36 +1261,59 @@ class CoordinatorImpl implements Api.ComponentCoordinator {
   allocateOne<A, E, R>(
     id: string,
     resource: Api.Resource<A, E, R>,
-    site: string | Error
+    site: string | Error,
+    stale?: () => StaleContext | undefined
   ): Effect.Effect<Api.Allocation<A>, E | AllocationError, R> {
-    return Effect.suspend((): Effect.Effect<Api.Allocation<A>, E | AllocationError, R> => {
+    // one uninterruptible step from the reservation on: an interruption never strands reserved units
+    return Effect.uninterruptible(Effect.suspend((): Effect.Effect<Api.Allocation<A>, E | AllocationError, R> => {
       const entry = this.entries.get(id)
       if (entry === undefined) return Effect.fail(new UnknownComponent({ component: id }))
+      const staleError = stale?.()
+      if (staleError !== undefined) return Effect.fail(staleError)
       const request = this.request(entry, resource as Api.Resource<unknown, unknown, unknown>)
       if (request instanceof UnknownChannel) return Effect.fail(request)
       if (Cause.isIllegalArgumentException(request)) return Effect.die(request)
       const exceeded = this.ledger.reserve(id, entry.quota, [request])
       if (exceeded !== undefined) return Effect.fail(exceeded)
-      return Effect.uninterruptible(Effect.matchCauseEffect(resource.acquire, {
+      return Effect.matchCauseEffect(resource.acquire, {
         onFailure: (cause) => {
           this.ledger.count(id, request, -request.amount)
           return Effect.failCause(cause)
         },
-        onSuccess: (value) =>
-          Effect.flatMap(
-            Effect.context<R>(),
-            (context) =>
-              Effect.map(Clock.currentTimeMillis, (now) =>
-                this.ledger.record(
-                  id,
-                  request,
-                  now,
-                  value,
-                  Effect.provide(resource.release(value), context),
-                  site
-                ) as Api.Allocation<A>)
-          )
-      }))
+        onSuccess: (value) => this.commit(id, request, value, resource.release, site, stale)
+      })
+    }))
+  }
+
+  /**
+   * Records an acquired value whose units are reserved. The release function is called only when the allocation is
+   * released. When the value cannot be recorded (the clock failed, or the context went stale during the
+   * acquisition), the reservation is given back and the value released at once, and the allocation fails.
+   */
+  commit<A, R>(
+    id: string,
+    request: Request,
+    value: A,
+    release: (value: A) => Effect.Effect<unknown, unknown, R>,
+    site: string | Error,
+    stale: (() => StaleContext | undefined) | undefined
+  ): Effect.Effect<AllocationImpl<A>, StaleContext, R> {
+    return Effect.flatMap(Effect.context<R>(), (context) => {
+      const releaseEffect = Effect.provide(Effect.suspend(() => release(value)), context) as Effect.Effect<
+        unknown,
+        unknown
+      >
+      return Effect.flatMap(Effect.exit(Clock.currentTimeMillis), (now) => {
+        const staleError = stale?.()
+        if (Exit.isSuccess(now) && staleError === undefined) {
+          return Effect.succeed(this.ledger.record(id, request, now.value, value, releaseEffect, site))
+        }
+        this.ledger.count(id, request, -request.amount)
+        return Effect.zipRight(
+          this.awaitRelease(this.forkClean(Effect.uninterruptible(releaseEffect))),
+          Exit.isSuccess(now) ? Effect.fail(staleError!) : Effect.failCause(now.cause)
+        )
+      })
     })
   }
 
@@ -1078,80 +1332,165 @@ class CoordinatorImpl implements Api.ComponentCoordinator {
   allocateMany(
     id: string,
     resources: ReadonlyArray<Api.Resource.Any>,
-    site: Error
+    site: Error,
+    stale?: () => StaleContext | undefined
   ): Effect.Effect<ReadonlyArray<Api.Allocation<unknown>>, unknown, unknown> {
-    return Effect.suspend((): Effect.Effect<ReadonlyArray<Api.Allocation<unknown>>, unknown, unknown> => {
-      const entry = this.entries.get(id)
-      if (entry === undefined) return Effect.fail(new UnknownComponent({ component: id }))
-      const requests: Array<Request> = []
-      for (const resource of resources) {
-        const request = this.request(entry, resource)
-        if (request instanceof UnknownChannel) return Effect.fail(request)
-        if (Cause.isIllegalArgumentException(request)) return Effect.die(request)
-        requests.push(request)
-      }
-      const exceeded = this.ledger.reserve(id, entry.quota, requests)
-      if (exceeded !== undefined) return Effect.fail(exceeded)
-      const acquired: Array<AllocationImpl> = []
-      const acquireAll = Effect.forEach(resources, (resource, index) =>
-        Effect.matchCauseEffect(resource.acquire, {
-          onFailure: (cause) => {
-            for (let rest = index; rest < requests.length; rest++) {
-              this.ledger.count(id, requests[rest]!, -requests[rest]!.amount)
-            }
-            return Effect.failCause(cause)
-          },
-          onSuccess: (value) =>
-            Effect.flatMap(Effect.context<unknown>(), (context) =>
-              Effect.map(Clock.currentTimeMillis, (now) => {
-                const allocation = this.ledger.record(
-                  id,
-                  requests[index]!,
-                  now,
-                  value,
-                  Effect.provide(resource.release(value), context) as Effect.Effect<unknown, unknown>,
-                  resource.site ?? site
-                )
-                acquired.push(allocation)
-                return allocation
-              }))
-        }))
-      return Effect.uninterruptible(Effect.catchAllCause(acquireAll, (cause) =>
-        Effect.zipRight(
-          Effect.forEach(acquired.slice().reverse(), (allocation) => Effect.ignore(this.releaseImpl(allocation)), {
-            discard: true
-          }),
-          Effect.failCause(cause)
-        )))
-    })
+    return Effect.uninterruptible(
+      Effect.suspend((): Effect.Effect<ReadonlyArray<Api.Allocation<unknown>>, unknown, unknown> => {
+        const entry = this.entries.get(id)
+        if (entry === undefined) return Effect.fail(new UnknownComponent({ component: id }))
+        const staleError = stale?.()
+        if (staleError !== undefined) return Effect.fail(staleError)
+        const requests: Array<Request> = []
+        for (const resource of resources) {
+          const request = this.request(entry, resource)
+          if (request instanceof UnknownChannel) return Effect.fail(request)
+          if (Cause.isIllegalArgumentException(request)) return Effect.die(request)
+          requests.push(request)
+        }
+        const exceeded = this.ledger.reserve(id, entry.quota, requests)
+        if (exceeded !== undefined) return Effect.fail(exceeded)
+        const acquired: Array<AllocationImpl> = []
+        // requests[settled..] are reserved, neither recorded nor given back yet
+        let settled = 0
+        const acquireAll = Effect.forEach(
+          resources,
+          (resource: Api.Resource.Any, index) =>
+            Effect.flatMap(resource.acquire, (value) => {
+              settled = index + 1
+              return Effect.map(
+                this.commit(id, requests[index]!, value, resource.release, resource.site ?? site, stale),
+                (allocation) => {
+                  acquired.push(allocation)
+                  return allocation
+                }
+              )
+            })
+        )
+        return Effect.catchAllCause(acquireAll, (cause) => {
+          for (let rest = settled; rest < requests.length; rest++) {
+            this.ledger.count(id, requests[rest]!, -requests[rest]!.amount)
+          }
+          return Effect.zipRight(
+            Effect.forEach(acquired.slice().reverse(), (allocation) => Effect.ignore(this.releaseImpl(allocation)), {
+              discard: true
+            }),
+            Effect.failCause(cause)
+          )
+        })
+      })
+    )
   }
 
+  /**
+   * Releases an allocation held on the books: refuses a double release, then runs (or joins) the release, bounded by
+   * the shutdown timeout.
+   */
   releaseImpl(allocation: AllocationImpl): Effect.Effect<void, UnknownAllocation | ReleaseFailed> {
     return Effect.suspend((): Effect.Effect<void, UnknownAllocation | ReleaseFailed> => {
       if (allocation.released || !this.ledger.holds(allocation)) {
         return Effect.fail(new UnknownAllocation({ allocation: allocation.id, component: allocation.component }))
       }
-      allocation.released = true
-      return Effect.uninterruptible(Effect.matchCauseEffect(allocation.releaseEffect, {
-        onFailure: (cause) => {
-          allocation.released = false
-          allocation.releaseFailure = cause
-          return Effect.fail(
-            new ReleaseFailed({
-              allocation: allocation.id,
-              component: allocation.component,
-              resourceType: allocation.type,
-              cause
-            })
-          )
-        },
-        onSuccess: () =>
-          Effect.sync(() => {
-            allocation.releaseFailure = undefined
-            this.ledger.remove(allocation)
-          })
-      }))
+      return this.settleRelease(allocation)
     })
+  }
+
+  /**
+   * Runs the allocation's release in its own uninterruptible fiber (or joins the one already running) and waits for
+   * it, at most the shutdown timeout (see `awaitRelease`). The fiber's end updates the books whenever it comes:
+   * success takes the allocation off, failure flags it. A release still running at the timeout fails with a
+   * `TimeoutException` cause and stays on the books, flagged; so does one whose caller stopped waiting.
+   */
+  settleRelease(allocation: AllocationImpl): Effect.Effect<void, ReleaseFailed> {
+    return Effect.suspend((): Effect.Effect<void, ReleaseFailed> => {
+      if (!this.ledger.holds(allocation)) return Effect.void
+      allocation.released = true
+      const fiber = allocation.releasing ?? this.startRelease(allocation)
+      const failed = (cause: Cause.Cause<unknown>) =>
+        new ReleaseFailed({
+          allocation: allocation.id,
+          component: allocation.component,
+          resourceType: allocation.type,
+          cause
+        })
+      const waiting = (): void => {
+        // the release goes on without a waiter: a later release or stop joins it
+        if (allocation.releasing === fiber) allocation.released = false
+      }
+      return Effect.onInterrupt(
+        Effect.flatMap(this.awaitRelease(fiber), (done) => {
+          if (Option.isSome(done)) {
+            return Exit.isSuccess(done.value)
+              ? Effect.void
+              : Effect.fail(failed(done.value.cause))
+          }
+          const cause = Cause.fail(
+            new Cause.TimeoutException(
+              `release did not complete within the shutdown timeout of ${this.options.shutdownMs} ms (it is still running)`
+            )
+          )
+          if (allocation.releasing === fiber) allocation.releaseFailure = cause
+          waiting()
+          return Effect.fail(failed(cause))
+        }),
+        () => Effect.sync(waiting)
+      )
+    })
+  }
+
+  startRelease(allocation: AllocationImpl): Fiber.RuntimeFiber<unknown, unknown> {
+    const fiber = this.forkClean(Effect.uninterruptible(allocation.releaseEffect))
+    allocation.releasing = fiber
+    fiber.addObserver((exit) => {
+      if (allocation.releasing === fiber) allocation.releasing = undefined
+      if (Exit.isSuccess(exit)) {
+        allocation.released = true
+        allocation.releaseFailure = undefined
+        this.ledger.remove(allocation)
+      } else {
+        allocation.released = false
+        allocation.releaseFailure = exit.cause
+      }
+    })
+    return fiber
+  }
+
+  /**
+   * The release fiber's exit, or `None` once it has run for the shutdown timeout. A release that completes at once
+   * (the usual case) costs no wait. Otherwise the wait is registered, and ended by the fiber's exit or by the
+   * heartbeat monitor, which ends every wait older than the shutdown timeout on each check (so a hung release is
+   * given up between `shutdownTimeout` and `shutdownTimeout + heartbeatInterval`). No timer is started and then
+   * interrupted per release: the monitor's one sleep serves them all. The wait is interruptible, even inside an
+   * uninterruptible region, and deregisters when interrupted.
+   */
+  awaitRelease(fiber: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<Option.Option<Exit.Exit<unknown, unknown>>> {
+    const exit = fiber.unsafePoll()
+    if (exit !== null) return Effect.succeed(Option.some(exit))
+    return Effect.flatMap(Clock.currentTimeMillis, (since) => {
+      const wait: ReleaseWait = { since, done: Deferred.unsafeMake(FiberId.none) }
+      const observer = (exit: Exit.Exit<unknown, unknown>) => {
+        this.releaseWaits.delete(wait)
+        Deferred.unsafeDone(wait.done, Exit.succeed(Option.some(exit)))
+      }
+      this.releaseWaits.add(wait)
+      fiber.addObserver(observer)
+      return Effect.ensuring(
+        Effect.interruptible(Deferred.await(wait.done)),
+        Effect.sync(() => {
+          this.releaseWaits.delete(wait)
+          fiber.removeObserver(observer)
+        })
+      )
+    })
+  }
+
+  /** Ends the release waits older than the shutdown timeout (called by the heartbeat monitor). */
+  checkReleases(now: number): void {
+    for (const wait of this.releaseWaits) {
+      if (now - wait.since < this.options.shutdownMs) continue
+      this.releaseWaits.delete(wait)
+      Deferred.unsafeDone(wait.done, Exit.succeed(Option.none()))
+    }
   }
 
   release(allocation: Api.Allocation<unknown>) {
@@ -1324,9 +1663,17 @@ const resolve = (options: Api.Options | undefined): Either.Either<Resolved, Inva
     if (!Number.isInteger(historySize) || historySize < 1) {
       return yield* invalid("historySize", historySize, "must be a positive integer")
     }
+    const strategy = options?.strategy ?? "one_for_one"
+    if (!strategies.has(strategy)) {
+      return yield* invalid("strategy", strategy, `must be "one_for_one", "one_for_all" or "rest_for_one"`)
+    }
+    const autoShutdown = options?.autoShutdown ?? "never"
+    if (!autoShutdowns.has(autoShutdown)) {
+      return yield* invalid("autoShutdown", autoShutdown, `must be "never", "any_significant" or "all_significant"`)
+    }
     return {
       name: options?.name ?? "components",
-      strategy: options?.strategy ?? "one_for_one",
+      strategy,
       maxRestarts,
       periodMs: yield* millis("period", options?.period, 5_000),
       backoff: options?.backoff ?? defaultBackoff,
@@ -1337,7 +1684,7 @@ const resolve = (options: Api.Options | undefined): Either.Either<Resolved, Inva
       limits: new Map(Object.entries(yield* limitsOf("limits", options?.limits))),
       componentQuota: yield* limitsOf("componentQuota", options?.componentQuota),
       channelQuota: yield* limitsOf("channelQuota", options?.channelQuota),
-      autoShutdown: options?.autoShutdown ?? "never",
+      autoShutdown,
       shutdownMs: yield* millis("shutdownTimeout", options?.shutdownTimeout, 5_000),
       historySize
     }

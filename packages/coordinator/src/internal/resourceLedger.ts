@@ -5,6 +5,7 @@
  */
 import type * as Cause from "effect/Cause"
 import type * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import { NodeInspectSymbol } from "effect/Inspectable"
 import type * as Api from "../ComponentCoordinator.js"
 import { ResourceLimitExceeded } from "../ComponentError.js"
@@ -20,10 +21,12 @@ export type Limits = Readonly<Record<string, number>>
 /** @internal */
 export class AllocationImpl<A = unknown> {
   readonly [AllocationTypeId]: Api.AllocationTypeId = AllocationTypeId
-  /** The allocation has been released (or is being released). */
+  /** The allocation has been released (or a caller is waiting for its release). */
   released = false
-  /** The last release failure, when a release failed; the allocation stays on the books. */
+  /** The last release failure, when a release failed or timed out; the allocation stays on the books. */
   releaseFailure: Cause.Cause<unknown> | undefined = undefined
+  /** The fiber running the release, while it runs (it may outlive a caller that stopped waiting for it). */
+  releasing: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
   #site: string | Error | undefined
   constructor(
     readonly id: number,

@@ -58,12 +58,17 @@ export class Tier {
 
 /**
  * A count of buffers held under one accounting key (an owner or a channel). Callers on a hot path resolve their
- * cells once and pass them to every allocation, so accounting costs no map lookup.
+ * cells once and pass them to every allocation, so accounting costs no map lookup; such a cell is pinned and stays in
+ * its map. An unpinned cell (made for one allocation's owner or channel) leaves its map when its count returns to
+ * zero, so a pool serving many short-lived owners or channels keeps no counter for each of them.
  *
  * @internal
  */
 export interface Cell {
   held: number
+  pinned: boolean
+  readonly key: string
+  readonly cells: Map<string, Cell>
 }
 
 class PooledBufferImpl implements ResourcePool.PooledBuffer {
@@ -111,10 +116,30 @@ const cellOf = (cells: Map<string, Cell>, key: string | undefined): Cell | undef
   if (key === undefined) return undefined
   let cell = cells.get(key)
   if (cell === undefined) {
-    cell = { held: 0 }
+    cell = { held: 0, pinned: false, key, cells }
     cells.set(key, cell)
   }
   return cell
+}
+
+const pinnedCellOf = (cells: Map<string, Cell>, key: string): Cell => {
+  const cell = cellOf(cells, key)!
+  cell.pinned = true
+  return cell
+}
+
+/** An unpinned cell that holds nothing leaves its map. */
+const dropIfEmpty = (cell: Cell | undefined): void => {
+  if (cell !== undefined && cell.held <= 0 && !cell.pinned && cell.cells.get(cell.key) === cell) {
+    cell.cells.delete(cell.key)
+  }
+}
+
+/** Counts a buffer off a cell. */
+const decrement = (cell: Cell | undefined): void => {
+  if (cell === undefined) return
+  cell.held--
+  dropIfEmpty(cell)
 }
 
 const heldBy = (cells: Map<string, Cell>): Record<string, number> => {
@@ -157,12 +182,14 @@ export class PoolImpl implements ResourcePool.ResourcePool {
     return undefined
   }
 
+  /** The pinned cell of an owner, for a caller that keeps it (it never leaves the map). */
   ownerCell(owner: string): Cell {
-    return cellOf(this.owners, owner)!
+    return pinnedCellOf(this.owners, owner)
   }
 
+  /** The pinned cell of a channel, for a caller that keeps it (it never leaves the map). */
   channelCell(channel: string): Cell {
-    return cellOf(this.channels, channel)!
+    return pinnedCellOf(this.channels, channel)
   }
 
   /** Takes a buffer of exactly `size` bytes; zeroes a reused buffer's view when `zero` is set. */
@@ -178,6 +205,8 @@ export class PoolImpl implements ResourcePool.ResourcePool {
     const channelCell = cellOf(this.channels, channel)
     const backing = this.acquire(tier, ownerCell, channelCell)
     if (backing === undefined) {
+      dropIfEmpty(ownerCell)
+      dropIfEmpty(channelCell)
       return new BufferError.PoolExhausted({ tier: tier.name, size: tier.size, limit: tier.limit })
     }
     const bytes = new Uint8Array(backing.buffer, 0, size)
@@ -222,8 +251,8 @@ export class PoolImpl implements ResourcePool.ResourcePool {
     staged: boolean,
     handle: PooledBufferImpl | undefined
   ): void {
-    if (ownerCell !== undefined) ownerCell.held--
-    if (channelCell !== undefined) channelCell.held--
+    decrement(ownerCell)
+    decrement(channelCell)
     if (staged && this.stageDepth > 0) {
       tier.staged++
       tier.pending++
