@@ -83,7 +83,8 @@ export type WriteOutcome = "written" | "duplicate"
  *
  * - `nextSeq`: the sequence number the writer expects next (the number of frames written so far).
  * - `write`: appends a frame (see the module docs for sequence handling); fails with {@link WavWriteError} after
- *   `finalize` or on an I/O error.
+ *   `finalize` or on an I/O error. A frame that fits the buffer is appended in one synchronous step, without a lock;
+ *   a write that must flush the buffer first, and `finalize`, are serialised by the writer's lock.
  * - `finalize`: flushes, patches the header sizes and syncs the file; later calls return the same summary.
  *
  * @since 0.1.0
@@ -233,34 +234,77 @@ export const make = (options: Options): Effect.Effect<WavWriter, WavWriteError, 
         return Effect.zipRight(flush, bytes.length <= buffer.length ? append(bytes) : io(file.writeAll(bytes)))
       })
 
-    const write = (frame: ChannelFrame): Effect.Effect<WriteOutcome, FrameSequenceGap | WavWriteError> =>
-      lock.withPermits(1)(Effect.suspend((): Effect.Effect<WriteOutcome, FrameSequenceGap | WavWriteError> => {
-        if (summary !== undefined) {
-          return Effect.fail(fail(`frame ${frame.seq} arrived after the file was finalised`))
-        }
-        if (frame.seq < framesWritten) {
-          duplicatesSkipped++
-          return Effect.succeed<WriteOutcome>("duplicate")
-        }
-        if (frame.seq > framesWritten) {
-          return Effect.fail(
-            new FrameSequenceGap({ stage: "writer", channel, expected: framesWritten, received: frame.seq })
+    // The checks of a write that need no I/O: the outcome, or the bytes to append.
+    const admit = (frame: ChannelFrame): Effect.Effect<WriteOutcome, FrameSequenceGap | WavWriteError> | Uint8Array => {
+      if (summary !== undefined) {
+        return Effect.fail(fail(`frame ${frame.seq} arrived after the file was finalised`))
+      }
+      if (frame.seq < framesWritten) {
+        duplicatesSkipped++
+        return Effect.succeed<WriteOutcome>("duplicate")
+      }
+      if (frame.seq > framesWritten) {
+        return Effect.fail(
+          new FrameSequenceGap({ stage: "writer", channel, expected: framesWritten, received: frame.seq })
+        )
+      }
+      const bytes = new Uint8Array(frame.samples.buffer, frame.samples.byteOffset, frame.samples.byteLength)
+      if (dataBytes + bytes.length > MAX_DATA_BYTES) {
+        return Effect.fail(fail(`frame ${frame.seq} would take the file past the 4 GiB limit of a RIFF file`))
+      }
+      return bytes
+    }
+
+    // `busy` is true while a fiber is inside the lock (possibly suspended on I/O with `buffer` in use).
+    let busy = false
+    const locked = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+      lock.withPermits(1)(
+        Effect.suspend(() => {
+          busy = true
+          return Effect.ensuring(
+            effect,
+            Effect.sync(() => {
+              busy = false
+            })
           )
-        }
-        const bytes = new Uint8Array(frame.samples.buffer, frame.samples.byteOffset, frame.samples.byteLength)
-        if (dataBytes + bytes.length > MAX_DATA_BYTES) {
-          return Effect.fail(fail(`frame ${frame.seq} would take the file past the 4 GiB limit of a RIFF file`))
+        })
+      )
+
+    const writeLocked = (frame: ChannelFrame): Effect.Effect<WriteOutcome, FrameSequenceGap | WavWriteError> =>
+      locked(Effect.suspend((): Effect.Effect<WriteOutcome, FrameSequenceGap | WavWriteError> => {
+        const admitted = admit(frame)
+        if (!(admitted instanceof Uint8Array)) {
+          return admitted
         }
         return Effect.as(
-          Effect.tap(append(bytes), () => {
-            dataBytes += bytes.length
+          Effect.tap(append(admitted), () => {
+            dataBytes += admitted.length
             framesWritten++
           }),
           "written" as const
         )
       }))
 
-    const finalize: Effect.Effect<WavWriterSummary, WavWriteError> = lock.withPermits(1)(Effect.suspend(() => {
+    // The common case takes one synchronous step and no lock: nobody is inside the lock, and the frame fits in the
+    // buffer (or is decided without touching it). A synchronous step cannot interleave with another fiber, so it sees
+    // and leaves the writer consistent. Anything that needs I/O goes through the lock.
+    const write = (frame: ChannelFrame): Effect.Effect<WriteOutcome, FrameSequenceGap | WavWriteError> =>
+      Effect.suspend(() => {
+        if (busy || frame.samples.byteLength + buffered > buffer.length) {
+          return writeLocked(frame)
+        }
+        const admitted = admit(frame)
+        if (!(admitted instanceof Uint8Array)) {
+          return admitted
+        }
+        buffer.set(admitted, buffered)
+        buffered += admitted.length
+        dataBytes += admitted.length
+        framesWritten++
+        return Effect.succeed<WriteOutcome>("written")
+      })
+
+    const finalize: Effect.Effect<WavWriterSummary, WavWriteError> = locked(Effect.suspend(() => {
       if (summary !== undefined) {
         return Effect.succeed(summary)
       }

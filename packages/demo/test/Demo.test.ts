@@ -48,6 +48,7 @@ describe("Demo", () => {
       )
       assert.deepStrictEqual((yield* fs.readDirectory(out)).sort(), [
         "left.wav",
+        "recovery",
         "report.html",
         "report.json",
         "report.md",
@@ -116,7 +117,16 @@ describe("Demo", () => {
       assert.strictEqual(report.verification.verdict, "passed")
       assert.deepStrictEqual(
         report.verification.checks.map((c: { name: string; status: string }) => [c.name, c.status]),
-        [["locks", "passed"], ["histories", "passed"], ["frames", "passed"]]
+        [
+          ["components", "passed"],
+          ["health", "passed"],
+          ["locks", "passed"],
+          ["resources", "passed"],
+          ["buffers", "passed"],
+          ["histories", "passed"],
+          ["fibers", "passed"],
+          ["frames", "passed"]
+        ]
       )
       assert.strictEqual(outcome.report.checks.at(-1)?.name, "system verification passed (SystemVerifier)")
       assert.strictEqual(report.cleanup.status, "Completed")
@@ -131,7 +141,7 @@ describe("Demo", () => {
       ])
       assert.isTrue(
         report.history.some((h: { component: string; state: string }) =>
-          h.component === "processor-left" && h.state === "recovering"
+          h.component === "processor-left" && h.state === "Error"
         )
       )
 
@@ -152,6 +162,15 @@ describe("Demo", () => {
       ])
       assert.strictEqual(report.options.seed, 42)
       assert.isTrue(report.queues.every((q: Demo.Report["queues"][number]) => q.put === q.taken && q.dropped === 0))
+      assert.deepStrictEqual(report.outputs, [
+        "left.wav",
+        "right.wav",
+        "segments.json",
+        "report.json",
+        "report.md",
+        "report.html",
+        "recovery/"
+      ])
     }).pipe(Effect.provide(NodeLayer)))
 
   it.scopedLive("gives byte-identical segments.json on every run", () =>
@@ -185,7 +204,7 @@ describe("Demo", () => {
       const plan = yield* Demo.prepare(options({ out }))
       const outcome = yield* Demo.execute(plan, {
         onProgress: (p) =>
-          Object.values(p.stages).every((stage) => stage === "finished")
+          Object.values(p.stages).every((stage) => stage === "Stopped")
             ? Effect.asVoid(Deferred.succeed(stop, "SIGINT"))
             : Effect.void
       }).pipe(Effect.provideService(Demo.StopSignal, stop))
@@ -214,6 +233,7 @@ describe("Demo", () => {
       ]])
       assert.deepStrictEqual((yield* fs.readDirectory(out)).sort(), [
         "left.wav",
+        "recovery",
         "report.html",
         "report.json",
         "report.md",
@@ -246,6 +266,167 @@ describe("Demo", () => {
       const again = yield* runDemo(options({ out: `${dir}/again`, faults: Option.some(faults), seed: 3 }))
       const byPoint = (fired: Demo.Report["faults"]["fired"]) => fired.map((f) => `${f.point}#${f.hit}`).sort()
       assert.deepStrictEqual(byPoint(again.report.faults.fired), byPoint(report.faults.fired))
+    }).pipe(Effect.provide(NodeLayer)))
+
+  it.scopedLive("runs the stages as ComponentCoordinator components with their dependencies, end states and history", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const { report } = yield* runDemo(options({ out: `${dir}/out` }))
+      const byName = Object.fromEntries(report.components.map((c) => [c.name, c]))
+      // A stage depends on the stages it feeds: writers start first, capture last.
+      assert.deepStrictEqual(
+        report.components.map((c) => [c.name, c.dependencies, c.takesFrom, c.channels, c.state]),
+        [
+          ["capture", ["processor-left", "processor-right"], [], ["left", "right"], "Stopped"],
+          ["processor-left", ["writer-left"], ["capture"], ["left"], "Stopped"],
+          ["processor-right", ["writer-right"], ["capture"], ["right"], "Stopped"],
+          ["writer-left", [], ["processor-left"], ["left"], "Stopped"],
+          ["writer-right", [], ["processor-right"], ["right"], "Stopped"]
+        ]
+      )
+      assert.deepStrictEqual(report.startOrder, [
+        "writer-left",
+        "processor-left",
+        "writer-right",
+        "processor-right",
+        "capture"
+      ])
+      // Each episode restarted its component once on the coordinator (a new generation); the others started once.
+      assert.deepStrictEqual(
+        ["capture", "processor-left", "processor-right", "writer-left", "writer-right"].map((name) => [
+          byName[name]!.generation,
+          byName[name]!.restarts,
+          byName[name]!.failures
+        ]),
+        [[1, 0, 0], [2, 1, 1], [2, 1, 1], [1, 0, 0], [2, 1, 1]]
+      )
+      // The timeline is the coordinator's: a recovered component goes Running -> Error -> Stopped -> Initializing ->
+      // Running, and every component ends Running -> Stopping -> Stopped.
+      const states = (name: string) => report.history.filter((h) => h.component === name).map((h) => h.state)
+      assert.deepStrictEqual(states("processor-left"), [
+        "Uninitialized",
+        "Initializing",
+        "Running",
+        "Error",
+        "Stopped",
+        "Initializing",
+        "Running",
+        "Stopping",
+        "Stopped"
+      ])
+      assert.deepStrictEqual(states("capture"), ["Uninitialized", "Initializing", "Running", "Stopping", "Stopped"])
+      const failure = report.history.find((h) => h.component === "writer-right" && h.state === "Error")!
+      assert.strictEqual(failure.from, "Running")
+      assert.include(failure.reason ?? "", "fault injected at point \"writer-right\"")
+      // Nothing left on the coordinator's books.
+      assert.deepStrictEqual(report.leaks, { allocations: [], workers: [] })
+    }).pipe(Effect.provide(NodeLayer)))
+
+  it.scopedLive("takes its queue counters from the BufferManager and its frame buffers from a ResourcePool", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const { report } = yield* runDemo(options({ out: `${dir}/out` }))
+      const frames = report.input.frames
+      // One queue per stage and channel; every frame and one end-of-stream marker went through each, none dropped.
+      assert.deepStrictEqual(
+        report.queues.map((q) => [q.name, q.stage, q.channel, q.put, q.taken, q.dropped, q.size]),
+        [
+          ["capture-left", "capture", "left", frames + 1, frames + 1, 0, 0],
+          ["capture-right", "capture", "right", frames + 1, frames + 1, 0, 0],
+          ["processing-left", "processing", "left", frames + 1, frames + 1, 0, 0],
+          ["processing-right", "processing", "right", frames + 1, frames + 1, 0, 0]
+        ]
+      )
+      assert.isTrue(report.queues.every((q) => q.capacity === 128 && q.highWater <= q.capacity))
+      assert.deepStrictEqual(report.buffers, { name: "pipeline", status: "closed", heldBuffers: 0 })
+      // Capture allocated one buffer per frame and channel (released by the writer), the manager one per item.
+      const [tier] = report.pool.tiers
+      assert.strictEqual(report.pool.tiers.length, 1)
+      assert.deepStrictEqual(
+        [tier!.name, tier!.size, tier!.allocations, tier!.releases, tier!.inUse, report.pool.inUse],
+        ["frame", 960, 2 * frames + 4 * (frames + 1), 2 * frames + 4 * (frames + 1), 0, 0]
+      )
+      assert.deepStrictEqual([report.pool.owners, report.pool.channels], [{}, {}])
+      assert.include(
+        report.checks.find((check) => check.name === "no lock, resource or fiber left")!.detail,
+        "0 buffers held"
+      )
+    }).pipe(Effect.provide(NodeLayer)))
+
+  it.scopedLive("reports the locks of the coordinators, the buffer manager and the state machines", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const out = `${dir}/out`
+      const { report } = yield* runDemo(options({ out }))
+      const acquired = (lock: string) =>
+        report.locks.statistics.find((s) => s.metric === "lock_acquisitions" && s.tags.lock === lock)?.count ?? 0
+      for (
+        const lock of [
+          "CleanupCoordinator.shutdown",
+          "ComponentCoordinator.component",
+          "ComponentCoordinator.thread",
+          "BufferManager.cleanup",
+          "BufferManager.update",
+          "StateMachine.state"
+        ]
+      ) {
+        assert.isAbove(acquired(lock), 0, lock)
+      }
+      // Every recovery episode's Recovery machine committed Completed under its lock (an effectful invariant).
+      assert.isAtLeast(acquired("StateMachine.state"), report.recoveries.count)
+      assert.isTrue(
+        report.locks.statistics.some((s) =>
+          s.metric === "lock_hold_ms" && s.tags.lock === "ComponentCoordinator.component"
+        )
+      )
+      assert.strictEqual(report.locks.heldAtEnd, 0)
+      const html = readFileSync(`${out}/report.html`, "utf8")
+      assert.include(html, "ComponentCoordinator.component (exclusive)")
+      assert.include(html, "BufferManager.update (exclusive)")
+      assert.include(html, "StateMachine.state (exclusive)")
+    }).pipe(Effect.provide(NodeLayer)))
+
+  it.scopedLive("persists the recovery log under out/recovery through the FileSystem, and report.json points to it", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* tempDir
+      const out = `${dir}/out`
+      const { report } = yield* runDemo(options({ out }))
+      assert.strictEqual(report.recoveryLog.directory, "recovery")
+      assert.deepStrictEqual(
+        (yield* fs.readDirectory(`${out}/recovery`)).sort(),
+        ["analytics", "debug", "recovery"]
+      )
+      const attempts = (yield* fs.readDirectory(`${out}/recovery/recovery`)).sort()
+      assert.strictEqual(attempts.length, report.recoveries.count)
+      assert.deepStrictEqual(
+        report.recoveryLog.files.filter((file) => file.startsWith("recovery/recovery/")),
+        attempts.map((name) => `recovery/recovery/${name}`)
+      )
+      for (const episode of report.recoveries.episodes) {
+        const attempt = json(`${out}/recovery/recovery/${episode.attempt}.json`)
+        assert.deepStrictEqual(
+          [attempt.id, attempt.session, attempt.component, attempt.trigger, attempt.outcome],
+          [episode.attempt, report.recoveryLog.session, episode.component, episode.fault, "Succeeded"]
+        )
+        assert.deepStrictEqual(
+          attempt.steps.map((step: { step: string; status: string }) => [step.step, step.status]),
+          [["stop-capture", "Succeeded"], ["flush-buffers", "Succeeded"], ["reinitialise", "Succeeded"], [
+            "verify",
+            "Succeeded"
+          ]]
+        )
+        assert.strictEqual(attempt.metrics.timeToRecoverMs, episode.mttrMs)
+      }
+      const [analytics] = yield* fs.readDirectory(`${out}/recovery/analytics`)
+      const summary = json(`${out}/recovery/analytics/${analytics}`)
+      assert.deepStrictEqual([summary.totalAttempts, summary.successes, summary.successRate], [3, 3, 100])
+      assert.strictEqual(report.recoveryLog.stats.writeFailures, 0)
+      assert.strictEqual(report.recoveryLog.analytics.totalAttempts, 3)
+      // A run without faults writes no attempt, and replaces the log of the earlier run in the same --out.
+      const clean = yield* runDemo(options({ out, noFaults: true }))
+      assert.deepStrictEqual(clean.report.recoveryLog.files, [])
+      assert.deepStrictEqual(yield* fs.readDirectory(`${out}/recovery/recovery`), [])
     }).pipe(Effect.provide(NodeLayer)))
 
   it("maps the demo's fault kinds onto the FaultInjector's", () => {

@@ -41,7 +41,7 @@ const options = {
     Options.withPseudoName("spec"),
     Options.withDescription(
       `faults to inject, <point>:<kind>@<trigger>[,...] (default: ${FaultSpec.defaultSpec}); ` +
-        "parsed and validated, not injected yet"
+        "each one fired is recovered by a recovery episode"
     ),
     Options.optional
   ),
@@ -92,6 +92,12 @@ const summary = (plan: Demo.Plan, outcome: Demo.Outcome): ReadonlyArray<string> 
         `  #${episode.id} ${episode.component} ${episode.fault} at frame ${episode.seq ?? "-"}: ` +
           `${episode.recovered ? "recovered" : "NOT recovered"} in ${episode.mttrMs} ms ` +
           `(${episode.steps.map((step) => step.name).join(" -> ")})`
+      )
+    }
+    if (report.recoveries.count > 0) {
+      lines.push(
+        `recovery log: ${report.recoveryLog.stats.recorded} attempt(s) in ${report.recoveryLog.directory}/recovery/, ` +
+          `analytics in ${report.recoveryLog.directory}/analytics/ (RecoveryLogger session ${report.recoveryLog.session})`
       )
     }
   }

@@ -28,7 +28,6 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as FaultSpec from "../FaultSpec.js"
 import { channelNames, FRAME_SAMPLES } from "../Frame.js"
-import type { FrameSequenceGap } from "../Frame.js"
 import * as Vad from "../Vad.js"
 import * as WavInput from "../WavInput.js"
 import * as WavWriter from "../WavWriter.js"
@@ -74,14 +73,7 @@ export class InvalidOption
 }
 
 /** Everything that makes a started run fail (exit code 1), or, for `InvalidOption`, exit code 2. */
-export type RunError =
-  | WavInput.InputReadError
-  | WavWriter.WavWriteError
-  | FrameSequenceGap
-  | FaultInjector.InjectedFault
-  | Pipeline.StageHung
-  | Pipeline.RecoveryGaveUp
-  | InvalidOption
+export type RunError = Pipeline.RunError | InvalidOption
 
 /** Everything that makes the demo exit with code 2 before it creates any file. */
 export type BadInput = WavInput.WavInputError | FaultSpec.InvalidFaultSpec | InvalidOption
@@ -123,6 +115,7 @@ export interface Report {
     readonly episodes: ReadonlyArray<Pipeline.RecoveryEpisode>
   }
   readonly components: Pipeline.RunResult["components"]
+  readonly startOrder: Pipeline.RunResult["startOrder"]
   readonly history: Pipeline.RunResult["history"]
   readonly cleanup: Pipeline.CleanupSummary
   readonly locks: {
@@ -137,6 +130,10 @@ export interface Report {
   readonly writers: ReadonlyArray<WavWriter.WavWriterSummary>
   readonly segments: Readonly<Record<string, number>>
   readonly queues: ReadonlyArray<Pipeline.QueueCounters>
+  readonly buffers: Pipeline.RunResult["buffers"]
+  readonly pool: Pipeline.RunResult["pool"]
+  readonly leaks: Pipeline.RunResult["leaks"]
+  readonly recoveryLog: Pipeline.RunResult["recoveryLog"]
   readonly checks: ReadonlyArray<Checks.Check>
   /** The `SystemVerifier`'s report at the end of the run (also one of the checks). */
   readonly verification: VerificationReport.VerificationReport
@@ -150,10 +147,13 @@ export interface Outcome {
   readonly exitCode: number
 }
 
-const pipelineDescription = "a supervised worker per stage (capture, and per channel a processor and a writer) " +
-  "connected by bounded queues; a failed worker gets a RecoveryCoordinator episode (stop capture, flush buffers, " +
-  "reinitialise, verify, then capture resumes) and is restarted; shutdown through the CleanupCoordinator. Not yet: " +
-  "ComponentCoordinator, BufferManager, ResourcePool"
+const pipelineDescription = "the stages (capture, and per channel a processor and a writer) are components of a " +
+  "ComponentCoordinator, each depending on the components it feeds, with one worker each; BufferManager queues " +
+  "(capture-<channel> into the processor, processing-<channel> into the writer) connect them, and every frame's " +
+  "samples are a ResourcePool buffer from capture until the writer has written them; a failed worker moves its " +
+  "component to Error, and a RecoveryCoordinator episode (stop capture, flush buffers, reinitialise = restart on the " +
+  "coordinator, verify, then capture resumes) recovers it, recorded by a RecoveryLogger under recovery/; shutdown " +
+  "through the CleanupCoordinator; all locks on LockHierarchy.Global"
 
 /** How long a `delay` fault sleeps. */
 export const delayFaultMs = 25
@@ -221,6 +221,9 @@ export const outputNames = [
   "report.html"
 ] as const
 
+/** The directory of the `RecoveryLogger`'s files in `--out` (attempts, analytics, state dumps). */
+export const recoveryDir = "recovery"
+
 /**
  * Runs a validated plan: the pipeline into a staging directory, then the checks, `segments.json` and `report.json`,
  * then the move into `--out`. A completed `stop` signal ends capture early; the run still finalises its outputs and
@@ -252,6 +255,12 @@ export const execute = (
       (dir, exit) =>
         Effect.gen(function*() {
           if (Exit.isSuccess(exit) || Exit.isInterrupted(exit)) {
+            // The recovery log is a directory: the new one replaces the old one whole.
+            const logs = path.join(dir, recoveryDir)
+            yield* fs.remove(path.join(outDir, recoveryDir), { recursive: true, force: true })
+            if (yield* fs.exists(logs)) {
+              yield* fs.rename(logs, path.join(outDir, recoveryDir))
+            }
             for (const name of outputNames) {
               const from = path.join(dir, name)
               // An output this run did not produce (no right channel, or a hard interruption before the JSON
@@ -285,14 +294,17 @@ export const execute = (
     const lockSnapshot = yield* LockRegistry.snapshot()
     const runChecks = Effect.gen(function*() {
       const checks: ReadonlyArray<Checks.Check> = [
-        ...(yield* Effect.forEach(result.channels, (channel, index) =>
-          Checks.channelMatches(
-            header,
+        // One pass over the input: each output compared with its channel, and the reference detector pass.
+        ...(yield* Checks.outputsMatch(
+          header,
+          result.channels.map((channel, index) => ({
             index,
-            path.join(staging, `${channel}.wav`),
-            `${channel}.wav equals input channel ${index + 1} bit for bit`
-          ))),
-        yield* Checks.segmentsMatch(header, result.segments, Vad.defaultConfig),
+            path: path.join(staging, `${channel}.wav`),
+            name: `${channel}.wav equals input channel ${index + 1} bit for bit`
+          })),
+          result.segments,
+          Vad.defaultConfig
+        )),
         Checks.framesComplete(result),
         Checks.faultsRecovered(result),
         Checks.queuesBalance(result),
@@ -353,6 +365,7 @@ export const execute = (
         episodes: result.recoveries
       },
       components: result.components,
+      startOrder: result.startOrder,
       history: result.history,
       cleanup: result.cleanup,
       locks: {
@@ -367,9 +380,13 @@ export const execute = (
       writers: result.writers.map((w) => ({ ...w, path: path.basename(w.path) })),
       segments: Object.fromEntries(Object.entries(result.segments).map(([channel, list]) => [channel, list.length])),
       queues: result.queues,
+      buffers: result.buffers,
+      pool: result.pool,
+      leaks: result.leaks,
+      recoveryLog: result.recoveryLog,
       checks,
       verification: result.verification,
-      outputs: produced
+      outputs: [...produced, `${recoveryDir}/`]
     }
     yield* writeJson(fs, path.join(staging, "report.json"), report)
     yield* writeText(fs, path.join(staging, "report.md"), Reports.markdown(report))

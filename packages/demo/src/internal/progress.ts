@@ -1,6 +1,6 @@
 /**
- * The live progress bar (on stderr, only when it is a terminal): frames captured, the state of every stage fiber,
- * and the segments found so far.
+ * The live progress bar (on stderr, only when it is a terminal): frames captured, the state of every component in the
+ * `ComponentCoordinator`, the segments found so far and the recovery episodes.
  *
  * @since 0.1.0
  */
@@ -9,17 +9,23 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { Progress } from "./pipeline.js"
 
+/** The `ComponentCoordinator` states, short: `Error` is a component a recovery episode is bringing back. */
 const short: Readonly<Record<string, string>> = {
-  waiting: "wait",
-  running: "run",
-  recovering: "RECOVER",
-  finished: "done",
-  stopped: "stop"
+  Uninitialized: "wait",
+  Idle: "idle",
+  Initializing: "init",
+  Initiating: "init",
+  Running: "run",
+  Paused: "pause",
+  Stopping: "stop",
+  StoppingCapture: "stop",
+  Stopped: "done",
+  Error: "RECOVER"
 }
 
 /** `capture run | left: proc run, write run | right: ...` */
 const describeStages = (progress: Progress): string => {
-  const status = (stage: string) => short[progress.stages[stage] ?? "waiting"] ?? "?"
+  const status = (stage: string) => short[progress.stages[stage] ?? "Uninitialized"] ?? "?"
   const channels = Object.keys(progress.segments).map((channel) =>
     `${channel}: proc ${status(`processor-${channel}`)}, write ${status(`writer-${channel}`)}, ` +
     `${progress.segments[channel]} seg`

@@ -12,7 +12,7 @@ import * as Presets from "@core-stability/state-machine/Presets"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as MetricState from "effect/MetricState"
-import type { RecoveryEpisode, StageStatus, StateChange } from "./pipeline.js"
+import type { ComponentSummary, QueueCounters, RecoveryEpisode, StageStatus, StateChange } from "./pipeline.js"
 
 /** One lock metric of the run: its name, tags (lock class, mode), and count / sum / max for histograms. */
 export interface LockStat {
@@ -67,21 +67,70 @@ export interface ReportData {
   readonly status: string
   readonly input: { readonly path: string; readonly sampleRate: number; readonly channels: number }
   readonly elapsedMs: number
-  readonly components: ReadonlyArray<{ readonly name: string; readonly dependsOn: ReadonlyArray<string> }>
+  readonly components: ReadonlyArray<ComponentSummary>
   readonly history: ReadonlyArray<StateChange>
   readonly recoveries: { readonly episodes: ReadonlyArray<RecoveryEpisode> }
   readonly locks: { readonly statistics: ReadonlyArray<LockStat> }
   readonly checks: ReadonlyArray<{ readonly name: string; readonly ok: boolean; readonly detail: string }>
   readonly cleanup: { readonly status: string; readonly executionOrder: ReadonlyArray<string> }
+  readonly queues: ReadonlyArray<QueueCounters>
+  readonly pool: {
+    readonly name: string
+    readonly inUse: number
+    readonly tiers: ReadonlyArray<{
+      readonly name: string
+      readonly size: number
+      readonly limit: number
+      readonly allocations: number
+      readonly reuses: number
+      readonly releases: number
+      readonly peak: number
+      readonly inUse: number
+    }>
+  }
+  readonly recoveryLog: { readonly directory: string; readonly session: string; readonly files: ReadonlyArray<string> }
 }
+
+const queueRows = (data: ReportData) =>
+  data.queues.map((q) => [
+    q.name,
+    q.capacity,
+    q.put,
+    q.taken,
+    q.dropped,
+    q.overflowed,
+    q.highWater,
+    q.latencyMeanMs.toFixed(2),
+    q.latencyMaxMs
+  ])
+
+const queueHeader = ["queue", "capacity", "put", "taken", "dropped", "full", "high water", "latency mean (ms)", "max"]
+
+const tierRows = (data: ReportData) =>
+  data.pool.tiers.map((t) => [
+    `${data.pool.name}/${t.name}`,
+    `${t.size} B x ${t.limit}`,
+    t.allocations,
+    t.reuses,
+    t.releases,
+    t.peak,
+    t.inUse
+  ])
+
+const tierHeader = ["pool tier", "buffers", "allocations", "reuses", "releases", "peak in use", "in use at the end"]
 
 const fence = (body: string) => "```mermaid\n" + body.trim() + "\n```"
 
+const node = (name: string) => `${name.replace(/-/g, "_")}["${name}"]`
+
+/** The data flow: an arrow from each component to the ones that take its frames, labelled with the queue. */
 const componentGraph = (data: ReportData): string =>
   [
     "flowchart LR",
     ...data.components.flatMap((c) =>
-      c.dependsOn.map((d) => `  ${d.replace(/-/g, "_")}["${d}"] --> ${c.name.replace(/-/g, "_")}["${c.name}"]`)
+      c.takesFrom.map((from) =>
+        `  ${node(from)} -->|"${from === "capture" ? "capture" : "processing"}-${c.channels[0] ?? ""}"| ${node(c.name)}`
+      )
     )
   ].join("\n")
 
@@ -97,8 +146,41 @@ export const markdown = (data: ReportData): string => {
   lines.push("## Checks", "", "| check | result | detail |", "| --- | --- | --- |")
   for (const c of data.checks) lines.push(`| ${c.name} | ${c.ok ? "PASS" : "FAIL"} | ${c.detail} |`)
   if (data.checks.length === 0) lines.push("| (skipped: the run was interrupted) | | |")
-  lines.push("", "## Components", "", "Data flows along the arrows (each arrow is a bounded queue).", "")
+  lines.push(
+    "",
+    "## Components",
+    "",
+    "The stages are components of the `ComponentCoordinator`. Frames flow along the arrows, each a queue of the " +
+      "`BufferManager` (`<stage>-<channel>`). A component depends on the components it feeds: they start before it " +
+      "and stop after it.",
+    ""
+  )
   lines.push(fence(componentGraph(data)), "")
+  lines.push(
+    "| component | depends on | takes frames from | channels | end state | starts | restarts | failures |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |"
+  )
+  for (const c of data.components) {
+    lines.push(
+      `| ${c.name} | ${c.dependencies.join(", ") || "-"} | ${c.takesFrom.join(", ") || "(the input)"} | ` +
+        `${c.channels.join(", ")} | ${c.state} | ${c.generation} | ${c.restarts} | ${c.failures} |`
+    )
+  }
+  lines.push("")
+  lines.push(
+    "## Buffers",
+    "",
+    "The `BufferManager`'s queues (every frame, and one end-of-stream marker per queue) and the `ResourcePool` the " +
+      "frames' sample buffers (capture to writer) and the queues' buffers come from.",
+    ""
+  )
+  const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string | number>>) => {
+    lines.push(`| ${header.join(" | ")} |`, `| ${header.map(() => "---").join(" | ")} |`)
+    for (const row of rows) lines.push(`| ${row.join(" | ")} |`)
+    lines.push("")
+  }
+  table(queueHeader, queueRows(data))
+  table(tierHeader, tierRows(data))
   lines.push("## Recovery episodes", "")
   if (data.recoveries.episodes.length === 0) {
     lines.push("None.", "")
@@ -115,13 +197,20 @@ export const markdown = (data: ReportData): string => {
     }
     lines.push("")
   }
+  lines.push(
+    `The \`RecoveryLogger\` (session ${data.recoveryLog.session}) wrote ${data.recoveryLog.files.length} file(s) ` +
+      `under \`${data.recoveryLog.directory}/\`${data.recoveryLog.files.length === 0 ? "." : ":"}`,
+    "",
+    ...data.recoveryLog.files.map((file) => `- \`${file}\``),
+    ...(data.recoveryLog.files.length === 0 ? [] : [""])
+  )
   lines.push("## State machines", "")
   lines.push(
     "The recovery episodes follow the main path of the `Recovery` preset (stop capture, flush buffers, " +
       "reinitialise, verify); the shutdown drives the `CleanupPhase` preset through the CleanupCoordinator " +
-      `(${data.cleanup.executionOrder.join(", ")}: ${data.cleanup.status}); the \`Component\` preset is ` +
-      "the lifecycle the ComponentCoordinator will drive once the stages run on it (today they are supervised " +
-      "workers with the states waiting, running, recovering, finished, stopped).",
+      `(${data.cleanup.executionOrder.join(", ")}: ${data.cleanup.status}); every stage runs on a \`Component\` ` +
+      "machine of the ComponentCoordinator (a fault moves it to `Error`; the episode's reinitialise step restarts " +
+      "it: `Error -> Stopped -> Initializing -> Running`).",
     ""
   )
   for (
@@ -154,12 +243,27 @@ export const markdown = (data: ReportData): string => {
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
 
 const stateColor: Readonly<Record<StageStatus, string>> = {
-  waiting: "#d0d4da",
-  running: "#4caf50",
-  recovering: "#e53935",
-  finished: "#1e88e5",
-  stopped: "#fb8c00"
+  Uninitialized: "#d0d4da",
+  Idle: "#b0bec5",
+  Initializing: "#a5d6a7",
+  Initiating: "#a5d6a7",
+  Running: "#4caf50",
+  Paused: "#fdd835",
+  Stopping: "#90caf9",
+  StoppingCapture: "#90caf9",
+  Stopped: "#1e88e5",
+  Error: "#e53935"
 }
+
+/** The states a run's timeline shows in its legend (the others of the preset are never entered here). */
+const legendStates: ReadonlyArray<StageStatus> = [
+  "Uninitialized",
+  "Initializing",
+  "Running",
+  "Stopping",
+  "Stopped",
+  "Error"
+]
 
 /** An SVG timeline: one row per component, its states as coloured bars, recoveries as red markers. */
 const timeline = (data: ReportData): string => {
@@ -195,9 +299,8 @@ const timeline = (data: ReportData): string => {
   }
   const h = 20 + names.length * row + 20
   parts.push(`<text x="${left}" y="${h - 4}">0 ms</text><text x="${width - 60}" y="${h - 4}">${end} ms</text>`)
-  const legend = Object.entries(stateColor).map(([s, c]) =>
-    `<span class="key"><i style="background:${c}"></i>${s}</span>`
-  ).join(" ")
+  const legend = legendStates.map((s) => `<span class="key"><i style="background:${stateColor[s]}"></i>${s}</span>`)
+    .join(" ")
   return `<svg viewBox="0 0 ${width} ${h}" width="${width}" height="${h}" role="img">${parts.join("")}</svg>` +
     `<p>${legend} <span class="key"><i style="background:#b71c1c"></i>recovery</span></p>`
 }
@@ -238,6 +341,11 @@ const lockChart = (data: ReportData): string => {
     `<span class="key"><i style="background:#9e9e9e"></i>hold time</span></p>`
 }
 
+const htmlTable = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string | number>>) =>
+  `<table><tr>${header.map((h) => `<th>${esc(h)}</th>`).join("")}</tr>${
+    rows.map((row) => `<tr>${row.map((cell) => `<td>${esc(String(cell))}</td>`).join("")}</tr>`).join("")
+  }</table>`
+
 /** `report.html`: one self-contained page (inline CSS and SVG, no scripts). */
 export const html = (data: ReportData): string => {
   const checks = data.checks.map((c) =>
@@ -265,11 +373,32 @@ pipeline ${data.elapsedMs} ms; shutdown through the CleanupCoordinator: ${esc(da
     checks || "<tr><td colspan=3>skipped: the run was interrupted</td></tr>"
   }</table>
 <h2>Timeline of component states and recoveries</h2>${timeline(data)}
+<h2>Components (ComponentCoordinator)</h2>${
+    htmlTable(
+      ["component", "depends on", "takes frames from", "channels", "end state", "starts", "restarts", "failures"],
+      data.components.map((c) => [
+        c.name,
+        c.dependencies.join(", ") || "-",
+        c.takesFrom.join(", ") || "(the input)",
+        c.channels.join(", "),
+        c.state,
+        c.generation,
+        c.restarts,
+        c.failures
+      ])
+    )
+  }
 <h2>Recovery episodes</h2>${
     episodes === ""
       ? "<p>None.</p>"
       : `<table><tr><th>#</th><th>component</th><th>fault</th><th>frame</th><th>at (ms)</th><th>MTTR (ms)</th><th>steps</th><th>verified</th></tr>${episodes}</table>`
   }
+<h2>Buffers</h2>${htmlTable(queueHeader, queueRows(data))}${htmlTable(tierHeader, tierRows(data))}
+<p>Recovery log (<code>RecoveryLogger</code>, session ${esc(data.recoveryLog.session)}): ${
+    data.recoveryLog.files.length === 0
+      ? "no file written."
+      : data.recoveryLog.files.map((file) => `<code>${esc(file)}</code>`).join(", ")
+  }</p>
 <h2>Lock wait time</h2>${lockChart(data)}
 </body></html>
 `
