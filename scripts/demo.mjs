@@ -17,8 +17,23 @@ const child = spawn(
     join(root, "packages", "demo", "src", "bin.ts"),
     ...args
   ],
-  { cwd: process.env.INIT_CWD ?? root, stdio: "inherit" }
+  // Its own process group: a terminal's Ctrl-C goes to the foreground group (pnpm and this script), so the demo gets
+  // it from here only, once, instead of from the terminal and again from here (a second signal means "stop now").
+  { cwd: process.env.INIT_CWD ?? root, stdio: "inherit", detached: true }
 )
-// the demo handles SIGINT / SIGTERM itself (graceful shutdown); forward them and report its exit code
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal))
+// The demo handles SIGINT / SIGTERM itself (graceful shutdown). One keypress can reach this script twice, from the
+// terminal and forwarded by pnpm: the same signal within 500 ms is not forwarded again; a later one is (to force).
+const forwardedAt = new Map()
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    const now = Date.now()
+    if (now - (forwardedAt.get(signal) ?? -Infinity) < 500) return
+    forwardedAt.set(signal, now)
+    child.kill(signal)
+  })
+}
+// Report the demo's exit code; never leave it running without this script.
+process.on("exit", () => {
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+})
 child.on("exit", (code, signal) => process.exit(code ?? (signal === "SIGINT" ? 130 : signal === "SIGTERM" ? 143 : 1)))

@@ -126,6 +126,50 @@ describe("demo executable", () => {
   }
 })
 
+describe("the root `demo` script (scripts/demo.mjs)", () => {
+  it(
+    "takes one Ctrl-C that reaches it twice (from the terminal and forwarded by pnpm) as one signal",
+    () =>
+      withTempDir(async (dir) => {
+        const out = join(dir, "out")
+        const run = await new Promise<Run>((resolve, reject) => {
+          // its own process group, as a terminal's foreground job
+          const wrapper = spawn(process.execPath, ["scripts/demo.mjs", "--out", out, "--realtime"], {
+            cwd: join(packageDir, "..", ".."),
+            env: { ...process.env, INIT_CWD: "" },
+            stdio: ["ignore", "pipe", "pipe"],
+            detached: true
+          })
+          let stdout = ""
+          let stderr = ""
+          let signalled = false
+          wrapper.stdout.on("data", (chunk) => {
+            stdout += chunk
+            if (!signalled && stdout.includes("\n")) {
+              signalled = true
+              setTimeout(() => {
+                process.kill(-wrapper.pid!, "SIGINT") // the terminal: the whole foreground group
+                wrapper.kill("SIGINT") // pnpm forwarding the same keypress
+              }, 700)
+            }
+          })
+          wrapper.stderr.on("data", (chunk) => {
+            stderr += chunk
+          })
+          wrapper.on("error", reject)
+          wrapper.on("close", (code) => resolve({ code, stdout, stderr }))
+        })
+        assert.strictEqual(run.code, 130, run.stderr)
+        assert.notInclude(run.stderr, "second SIGINT")
+        assert.include(run.stdout, "interrupted by SIGINT")
+        const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"))
+        assert.strictEqual(report.status, "interrupted")
+        assert.isTrue(existsSync(join(out, "report.md")) && existsSync(join(out, "segments.json")))
+      }),
+    60_000
+  )
+})
+
 describe("command line, in process", () => {
   const CliLayer = Layer.mergeAll(
     NodeLayer,
