@@ -16,12 +16,31 @@
  * @since 0.1.0
  */
 import type * as Cause from "effect/Cause"
+import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as internal from "./internal/explore.js"
 import type * as SeededScheduler from "./SeededScheduler.js"
 
 /**
- * Options of `explore`: the scheduler's options plus
+ * Options of `replay`: the scheduler's options plus
+ *
+ * - `hangAfter` (default 60 seconds of real time): a run that has not finished by then fails with a `RunHung`
+ *   defect (in an `ExploreFailure` naming the seed) instead of hanging the test until the test runner's timeout,
+ *   which would not name the seed. The deadline is a real timer, so `TestClock` does not stop it; the hung run's
+ *   fiber is interrupted without being awaited (it may be stuck in an uninterruptible region). `Duration.infinity`
+ *   turns the deadline off.
+ *
+ * A `hangAfter` that is not a positive duration is a defect (`IllegalArgumentException`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReplayOptions extends SeededScheduler.Options {
+  readonly hangAfter?: Duration.DurationInput | undefined
+}
+
+/**
+ * Options of `explore`: those of `replay` (the scheduler's options and `hangAfter`, per run) plus
  *
  * - `runs` (default 100): how many seeds to try.
  * - `seed` (default 0): the first seed; run `i` uses `seed + i - 1`.
@@ -32,10 +51,28 @@ import type * as SeededScheduler from "./SeededScheduler.js"
  * @since 0.1.0
  * @category models
  */
-export interface Options extends SeededScheduler.Options {
+export interface Options extends ReplayOptions {
   readonly runs?: number | undefined
   readonly seed?: number | undefined
 }
+
+/**
+ * The defect of a run that did not finish within `hangAfter` (`afterMs`, real time): a deadlock, a lost wake-up, or
+ * a fiber stuck in an uninterruptible region. It is the cause of the `ExploreFailure` that names the run's seed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export interface RunHung extends Cause.YieldableError {
+  readonly _tag: "RunHung"
+  readonly afterMs: number
+}
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isRunHung: (u: unknown) => u is RunHung = internal.isRunHung
 
 /**
  * What an exploration that found no failure covered.
@@ -92,7 +129,8 @@ export const isExploreFailure: (u: unknown) => u is ExploreFailure = internal.is
 /**
  * Runs `self` under `runs` seeded schedulers (seeds `seed`, `seed + 1`, ...), one after the other, and stops at the
  * first run that fails, failing with an `ExploreFailure` that names the seed. Succeeds with a `Summary` when every
- * run succeeded.
+ * run succeeded. A run that hangs (has not finished after `hangAfter`, default 60 s of real time) fails too, with a
+ * `RunHung` defect, so a deadlock found by a seed is reported with that seed.
  *
  * Works inside `it.effect` (time through `TestClock`) and `it.live`. Under Effect 3.22.4, a run that interrupts a
  * fiber inside `Effect.sleep` or `TestClock.adjust` can leave `TestClock` locked (see `SeededScheduler`): explore such
@@ -179,11 +217,11 @@ export const explore: {
 export const replay: {
   (
     seed: number,
-    options?: SeededScheduler.Options
+    options?: ReplayOptions
   ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, ExploreFailure, R>
   <A, E, R>(
     self: Effect.Effect<A, E, R>,
     seed: number,
-    options?: SeededScheduler.Options
+    options?: ReplayOptions
   ): Effect.Effect<A, ExploreFailure, R>
 } = internal.replay

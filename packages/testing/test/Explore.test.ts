@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Chunk, Duration, Effect, Exit, Fiber, Queue, Ref, TestClock } from "effect"
+import { Cause, Chunk, Deferred, Duration, Effect, Exit, Fiber, Queue, Ref, TestClock } from "effect"
 import * as Explore from "../src/Explore.js"
 
 /** Three fibers increment a counter with a yield between the read and the write: updates can be lost. */
@@ -193,5 +193,54 @@ describe("Explore", () => {
     Effect.gen(function*() {
       const exit = yield* Effect.exit(Explore.explore(Effect.void, { runs: 0 }))
       assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause))
+    }))
+})
+
+describe("Explore: a run that hangs", () => {
+  /** Two fibers, each waiting for the other's signal before giving its own: a deadlock on every schedule. */
+  const deadlock = (uninterruptible: boolean) =>
+    Effect.gen(function*() {
+      const first = yield* Deferred.make<void>()
+      const second = yield* Deferred.make<void>()
+      const wait = (deferred: Deferred.Deferred<void>) =>
+        uninterruptible ? Effect.uninterruptible(Deferred.await(deferred)) : Deferred.await(deferred)
+      yield* Effect.all([
+        Effect.zipRight(wait(first), Deferred.succeed(second, undefined)),
+        Effect.zipRight(wait(second), Deferred.succeed(first, undefined))
+      ], { concurrency: "unbounded", discard: true })
+    })
+
+  for (const uninterruptible of [false, true]) {
+    it.live(`fails with RunHung naming the seed instead of hanging (${uninterruptible ? "un" : ""}interruptible wait)`, () =>
+      Effect.gen(function*() {
+        const failure = yield* Effect.flip(
+          Explore.explore(deadlock(uninterruptible), { seed: 7, runs: 3, hangAfter: "50 millis" })
+        )
+        assert.strictEqual(failure.seed, 7)
+        assert.strictEqual(failure.run, 1)
+        const defect = Cause.squash(failure.cause)
+        assert.isTrue(Explore.isRunHung(defect))
+        assert.strictEqual((defect as Explore.RunHung).afterMs, 50)
+        assert.include(failure.message, "did not finish within 50 ms of real time")
+        const replayed = yield* Effect.flip(Explore.replay(deadlock(uninterruptible), 7, { hangAfter: "50 millis" }))
+        assert.isTrue(Explore.isRunHung(Cause.squash(replayed.cause)))
+      }))
+  }
+
+  it.effect("a run that finishes before the deadline is not affected; Duration.infinity turns the deadline off", () =>
+    Effect.gen(function*() {
+      const summary = yield* Explore.explore(Effect.as(Effect.yieldNow(), 1), { runs: 5, hangAfter: "10 seconds" })
+      assert.strictEqual(summary.runs, 5)
+      assert.strictEqual(yield* Explore.replay(Effect.succeed(2), 0, { hangAfter: Duration.infinity }), 2)
+    }))
+
+  it.effect("a hangAfter that is not a positive duration is a defect", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(Explore.explore(Effect.void, { hangAfter: 0 }))
+      assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause))
+      assert.include(
+        String(Cause.squash((exit as Exit.Failure<unknown, unknown>).cause)),
+        "hangAfter must be a positive"
+      )
     }))
 })

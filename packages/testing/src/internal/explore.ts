@@ -1,11 +1,11 @@
 import * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
 import * as Predicate from "effect/Predicate"
 import type * as Explore from "../Explore.js"
-import type * as SeededScheduler from "../SeededScheduler.js"
 import * as scheduler from "./seededScheduler.js"
 
 /** @internal */
@@ -27,6 +27,44 @@ export class ExploreFailure extends Data.TaggedError("ExploreFailure")<{
       Cause.pretty(this.cause, { renderErrorCause: true })
   }
 }
+
+/** @internal */
+export const defaultHangAfter: Duration.DurationInput = "60 seconds"
+
+/** @internal */
+export class RunHung extends Data.TaggedError("RunHung")<{ readonly afterMs: number }> {
+  override get message(): string {
+    return `the run did not finish within ${this.afterMs} ms of real time: a deadlock, a lost wake-up, or a fiber ` +
+      `stuck in an uninterruptible region (the run's fiber was abandoned, not awaited)`
+  }
+}
+
+/** @internal */
+export const isRunHung = (u: unknown): u is RunHung => Predicate.isTagged(u, "RunHung")
+
+const hangAfterMs = (options: { readonly hangAfter?: Duration.DurationInput | undefined } | undefined): number => {
+  const input = options?.hangAfter ?? defaultHangAfter
+  const duration = Duration.decodeUnknown(input)
+  if (duration._tag === "None" || Duration.toMillis(duration.value) <= 0) {
+    throw new Cause.IllegalArgumentException(`Explore: hangAfter must be a positive duration, got ${String(input)}`)
+  }
+  return Duration.toMillis(duration.value)
+}
+
+/**
+ * `run` bounded by `ms` of real time (a `setTimeout`, so `TestClock` does not stop it): past the deadline the run's
+ * fiber is interrupted without waiting for it (it may be stuck uninterruptibly) and the result is a `RunHung` defect.
+ */
+const withHangDeadline = <A, E, R>(run: Effect.Effect<A, E, R>, ms: number): Effect.Effect<A, E, R> =>
+  Number.isFinite(ms)
+    ? Effect.raceFirst(
+      Effect.disconnect(run),
+      Effect.async<never>((resume) => {
+        const timer = setTimeout(() => resume(Effect.die(new RunHung({ afterMs: ms }))), ms)
+        return Effect.sync(() => clearTimeout(timer))
+      })
+    )
+    : run
 
 /** @internal */
 export const isExploreFailure = (u: unknown): u is Explore.ExploreFailure => Predicate.isTagged(u, "ExploreFailure")
@@ -64,6 +102,7 @@ export const explore: {
       validateRuns(runs)
       validateSeed(firstSeed)
       scheduler.resolveOptions(options)
+      const deadlineMs = hangAfterMs(options)
       const fingerprints = new Set<number>()
       let steps = 0
       const loop = (run: number): Effect.Effect<Explore.Summary, Explore.ExploreFailure, R> => {
@@ -78,7 +117,7 @@ export const explore: {
         }
         const seed = firstSeed + run - 1
         const instance = scheduler.unsafeMake(seed, options)
-        return Effect.flatMap(Effect.exit(scheduler.runWith(self, instance)), (exit) => {
+        return Effect.flatMap(Effect.exit(withHangDeadline(scheduler.runWith(self, instance), deadlineMs)), (exit) => {
           fingerprints.add(instance.fingerprint)
           steps += instance.steps
           return Exit.isFailure(exit)
@@ -94,24 +133,25 @@ export const explore: {
 export const replay: {
   (
     seed: number,
-    options?: SeededScheduler.Options
+    options?: Explore.ReplayOptions
   ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, Explore.ExploreFailure, R>
   <A, E, R>(
     self: Effect.Effect<A, E, R>,
     seed: number,
-    options?: SeededScheduler.Options
+    options?: Explore.ReplayOptions
   ): Effect.Effect<A, Explore.ExploreFailure, R>
 } = dual(
   (args) => Effect.isEffect(args[0]),
   <A, E, R>(
     self: Effect.Effect<A, E, R>,
     seed: number,
-    options?: SeededScheduler.Options
+    options?: Explore.ReplayOptions
   ): Effect.Effect<A, Explore.ExploreFailure, R> =>
     Effect.suspend(() => {
       validateSeed(seed)
+      const deadlineMs = hangAfterMs(options)
       return Effect.catchAllCause(
-        scheduler.run(self, seed, options),
+        withHangDeadline(scheduler.run(self, seed, options), deadlineMs),
         (cause) => Effect.fail(new ExploreFailure({ seed, run: 1, runs: 1, cause }))
       )
     })
