@@ -209,6 +209,18 @@ const describeSystemError = (error: PlatformError.PlatformError): string =>
       : error.description ?? error.reason
     : error.description ?? error.message
 
+/** What a path that is not a regular file is, in words, for {@link InputReadError}. */
+const fileTypeNames: Readonly<Record<FileSystem.File.Type, string>> = {
+  File: "a file",
+  Directory: "a directory",
+  SymbolicLink: "a symbolic link",
+  BlockDevice: "a block device",
+  CharacterDevice: "a character device",
+  FIFO: "a FIFO (named pipe)",
+  Socket: "a socket",
+  Unknown: "of an unknown file type"
+}
+
 /** The encoding a `fmt ` chunk describes, or `undefined` when it is 16-bit integer PCM with one or two channels. */
 const unsupportedEncoding = (fmt: FmtChunk): string | undefined => {
   const format = fmt.audioFormat === WAVE_FORMAT_EXTENSIBLE ? (fmt.subformat[0] ?? 0) : fmt.audioFormat
@@ -258,7 +270,7 @@ export const readHeader = (path: string): Effect.Effect<WavHeader, WavInputError
       )
     )
     if (info.type !== "File") {
-      return yield* new InputReadError({ path, reason: `it is a ${info.type.toLowerCase()}, not a file` })
+      return yield* new InputReadError({ path, reason: `it is ${fileTypeNames[info.type]}, not a file` })
     }
     const fileBytes = Number(info.size)
     return yield* Effect.scoped(Effect.gen(function*() {

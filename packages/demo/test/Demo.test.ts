@@ -129,6 +129,11 @@ describe("Demo", () => {
         ]
       )
       assert.strictEqual(outcome.report.checks.at(-1)?.name, "system verification passed (SystemVerifier)")
+      // Every component is Stopped at the end: health counts them instead of reporting "0 components healthy".
+      assert.deepStrictEqual(
+        report.verification.checks.find((c: { name: string }) => c.name === "health").details,
+        ["5 components: 0 healthy, 5 stopped, 0 degraded, 0 failed"]
+      )
       assert.strictEqual(report.cleanup.status, "Completed")
       assert.strictEqual(report.locks.heldAtEnd, 0)
       assert.isTrue(report.locks.statistics.some((s: { metric: string }) => s.metric === "lock_acquisitions"))
@@ -146,12 +151,16 @@ describe("Demo", () => {
       )
 
       const md = readFileSync(`${out}/report.md`, "utf8")
+      const status = `completed: ${report.input.frames} of ${report.input.frames} frames per channel processed; ` +
+        "all 8 checks passed (exit code 0)"
+      assert.include(md, `# Demo run: completed\n\n**Status:** ${status}.\n`)
       assert.include(md, "stateDiagram-v2")
       assert.include(md, "| 1 | CleanupCoordinator.shutdown |")
       assert.include(md, "flowchart LR")
       const html = readFileSync(`${out}/report.html`, "utf8")
       assert.include(html, "<svg")
-      assert.include(html, "Lock wait time")
+      assert.include(html, `<strong>Status:</strong> ${status}.`)
+      assert.include(html, "Locks: wait and hold time")
       assert.notInclude(html, "<script")
       assert.notMatch(html, /(src|href)="(https?:)?\/\//)
       assert.deepStrictEqual(report.cleanup.executionOrder, [
@@ -194,6 +203,12 @@ describe("Demo", () => {
       assert.strictEqual(json(`${out}/segments.json`).status, "interrupted")
       const left = yield* WavInput.readHeader(`${out}/left.wav`)
       assert.strictEqual(left.samplesPerChannel, outcome.report.framesCaptured * 480)
+      // The human-readable reports say so at the top, with the signal and how far the run got.
+      const status =
+        `interrupted by SIGTERM after ${outcome.report.framesCaptured} of ${outcome.report.input.frames} ` +
+        "frames per channel; partial outputs finalised, checks skipped (exit code 143)"
+      assert.include(readFileSync(`${out}/report.md`, "utf8"), `# Demo run: interrupted\n\n**Status:** ${status}.\n`)
+      assert.include(readFileSync(`${out}/report.html`, "utf8"), `<strong>Status:</strong> ${status}.`)
     }).pipe(Effect.provide(NodeLayer)))
 
   it.scopedLive("a stop signal during the final checks skips them; the outputs are complete", () =>
@@ -215,6 +230,12 @@ describe("Demo", () => {
       assert.strictEqual(outcome.report.framesCaptured, outcome.report.input.frames)
       assert.strictEqual(json(`${out}/segments.json`).status, "completed")
       assert.deepStrictEqual(readChannels(`${out}/left.wav`).channels[0], readChannels(samplePath).channels[0])
+      const frames = outcome.report.input.frames
+      assert.include(
+        readFileSync(`${out}/report.md`, "utf8"),
+        `**Status:** interrupted by SIGINT during the final checks: ${frames} of ${frames} frames per channel ` +
+          "processed, the outputs are complete; checks skipped (exit code 130)."
+      )
     }).pipe(Effect.provide(NodeLayer)))
 
   it.scopedLive("runs a mono input as one channel and removes a right.wav left over from an earlier run", () =>
@@ -380,7 +401,18 @@ describe("Demo", () => {
         )
       )
       assert.strictEqual(report.locks.heldAtEnd, 0)
+      // Every acquired lock also has its contention and wait statistics, zero when none of its acquisitions waited.
+      for (const acquisitions of report.locks.statistics.filter((s) => s.metric === "lock_acquisitions")) {
+        for (const metric of ["lock_contended_acquisitions", "lock_wait_ms", "lock_hold_ms"]) {
+          assert.isTrue(
+            report.locks.statistics.some((s) => s.metric === metric && s.tags.lock === acquisitions.tags.lock),
+            `${metric} of ${acquisitions.tags.lock}`
+          )
+        }
+      }
       const html = readFileSync(`${out}/report.html`, "utf8")
+      assert.include(html, "lock classes were acquired")
+      assert.notInclude(html, ".00 ms")
       assert.include(html, "ComponentCoordinator.component (exclusive)")
       assert.include(html, "BufferManager.update (exclusive)")
       assert.include(html, "StateMachine.state (exclusive)")

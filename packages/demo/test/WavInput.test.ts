@@ -3,6 +3,8 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import { execFileSync } from "node:child_process"
+import { createServer, type Server } from "node:net"
 import { FRAME_SAMPLES } from "../src/Frame.js"
 import * as WavInput from "../src/WavInput.js"
 import { NodeLayer, noise, readChannels, samplePath, tempDir, wavBytes, writeFixture } from "./utils/wav.js"
@@ -43,12 +45,29 @@ describe("WavInput", () => {
         assert.isTrue(WavInput.isWavInputError(error))
       }).pipe(Effect.provide(NodeLayer)))
 
-    it.scoped("fails with InputReadError for a directory", () =>
+    it.scoped("fails with InputReadError naming what the input is when it is not a regular file", () =>
       Effect.gen(function*() {
         const dir = yield* tempDir
-        const error = yield* failure(WavInput.readHeader(dir))
-        assert.strictEqual(error._tag, "InputReadError")
-        assert.include(error.message, "directory")
+        const fifo = `${dir}/pipe.wav`
+        execFileSync("mkfifo", [fifo])
+        const socket = `${dir}/socket.wav`
+        yield* Effect.acquireRelease(
+          Effect.async<Server>((resume) => {
+            const server = createServer().listen(socket, () => resume(Effect.succeed(server)))
+          }),
+          (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+        )
+        const cases: Array<[string, string]> = [
+          [dir, "a directory"],
+          ["/dev/null", "a character device"],
+          [fifo, "a FIFO (named pipe)"],
+          [socket, "a socket"]
+        ]
+        for (const [path, what] of cases) {
+          const error = yield* failure(WavInput.readHeader(path))
+          assert.strictEqual(error._tag, "InputReadError", path)
+          assert.strictEqual(error.message, `cannot read input ${path}: it is ${what}, not a file`)
+        }
       }).pipe(Effect.provide(NodeLayer)))
 
     it.scoped("fails with NotAWavFile for text, an empty file, a RIFF file of another form, or no data chunk", () =>

@@ -8,6 +8,7 @@ import { spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as FaultSpec from "../src/FaultSpec.js"
 import * as Cli from "../src/internal/cli.js"
 import * as Demo from "../src/internal/demo.js"
 import { NodeLayer, noise, packageDir, readChannels, samplePath, wavBytes } from "./utils/wav.js"
@@ -112,6 +113,11 @@ describe("demo executable", () => {
         assert.isAbove(report.framesCaptured, 0)
         assert.isBelow(report.framesCaptured, report.input.frames)
         assert.strictEqual(JSON.parse(readFileSync(join(out, "segments.json"), "utf8")).status, "interrupted")
+        // report.md and report.html say it at the top too: which signal, and how many frames were processed.
+        const status = `interrupted by ${signal} after ${report.framesCaptured} of ${report.input.frames} frames ` +
+          `per channel; partial outputs finalised, checks skipped (exit code ${code})`
+        assert.include(readFileSync(join(out, "report.md"), "utf8"), `**Status:** ${status}.`)
+        assert.include(readFileSync(join(out, "report.html"), "utf8"), `<strong>Status:</strong> ${status}.`)
         const input = readChannels(samplePath).channels
         const samples = report.framesCaptured * 480
         for (const [name, index] of [["left.wav", 0], ["right.wav", 1]] as const) {
@@ -209,6 +215,53 @@ describe("command line, in process", () => {
         assert.isTrue(run.error[0]!.startsWith(expected), run.error[0])
         assert.deepStrictEqual(run.log, [])
       }
+    }))
+
+  it.effect("refuses an input that is not a regular file, saying what it is", () =>
+    Effect.gen(function*() {
+      const run = yield* runCli(["--input", "/dev/null", "--out", "/nonexistent/never"])
+      assert.strictEqual(run.code, 2)
+      assert.deepStrictEqual(run.error, ["demo: cannot read input /dev/null: it is a character device, not a file"])
+      assert.deepStrictEqual(run.log, [])
+    }))
+
+  it.effect("--help describes every option: what it does, its default, an example, the --faults grammar", () =>
+    Effect.gen(function*() {
+      const run = yield* runCli(["--help"])
+      assert.strictEqual(run.code, 0)
+      const help = run.log.join("\n")
+      for (
+        const text of [
+          // --input
+          "16-bit integer PCM (WAVE_FORMAT_PCM or WAVE_FORMAT_EXTENSIBLE), mono or stereo, any sample rate",
+          "Default: the bundled two-speaker sample, packages/demo/assets/sample-stereo.wav",
+          // --out: everything a run writes
+          "left.wav and right.wav",
+          "segments.json",
+          "report.json, report.md and report.html",
+          "recovery/ (the RecoveryLogger's files",
+          "Default: out (relative to the working directory)",
+          // --faults
+          "comma-separated rules <point>:<kind>@<trigger>",
+          "capture, processor-left, processor-right, writer-left or writer-right",
+          "crash (the stage's worker dies), io-error (it fails), hang (a 500 ms stall",
+          "n=<integer from 1>",
+          "p=<number from 0 to 1>",
+          `Default: ${FaultSpec.defaultSpec} (one fault of each kind)`,
+          "Example: --faults capture:crash@n=10,writer-left:io-error@p=0.01",
+          // --seed, --realtime, --no-faults, --quiet
+          "Default: 42",
+          "one 480-sample frame every 30 ms at 16 kHz",
+          "Inject no faults",
+          "only errors and failed checks",
+          // the command
+          "Exit codes: 0 every check passed"
+        ]
+      ) {
+        assert.include(help, text)
+      }
+      // Every option of the demo has its own description (and a default) after the library's line for its type.
+      assert.strictEqual(help.split("Default: ").length - 1, 7)
     }))
 
   it.effect("prints its version", () =>

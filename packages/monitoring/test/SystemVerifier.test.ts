@@ -83,6 +83,9 @@ describe("SystemVerifier", () => {
       const report = yield* verifier.verify()
       assert.strictEqual(report.verdict, "passed", VerificationReport.render(report))
       assert.deepStrictEqual(report.checks.map((check) => check.status), Array(7).fill("passed"))
+      assert.deepStrictEqual(statusOf(report, "health").details, [
+        "2 components: 2 healthy, 0 stopped, 0 degraded, 0 failed"
+      ])
       const resources = statusOf(report, "resources").data as SystemVerifier.ResourceAccounting
       assert.deepStrictEqual(resources.pools, [{ pool: "pool", inUse: 1, managed: 1, baseline: 0 }])
       assert.strictEqual(resources.allocations, 2)
@@ -94,6 +97,17 @@ describe("SystemVerifier", () => {
       assert.include(text, "buffers     passed  0   6 queues balanced (put = taken + dropped + queued)")
       const only = yield* verifier.verify({ only: ["buffers"] })
       assert.deepStrictEqual(only.checks.map((check) => check.name), ["buffers"])
+    }).pipe(quiet))
+
+  it.scoped("health says what its counts are: stopped components are counted, not checked", () =>
+    Effect.gen(function*() {
+      const { components } = yield* pipeline
+      yield* components.stopAll
+      const report = yield* (yield* SystemVerifier.make({ components })).verify({ only: ["health"] })
+      assert.strictEqual(statusOf(report, "health").status, "passed")
+      assert.deepStrictEqual(statusOf(report, "health").details, [
+        "2 components: 0 healthy, 2 stopped, 0 degraded, 0 failed"
+      ])
     }).pipe(quiet))
 
   it.scoped("components and health fail for a component in Error, with its reason", () =>

@@ -7,7 +7,12 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as TestClock from "effect/TestClock"
+
+/** Live tests keep the default logger: drop the RecoveryLogger's Info line per recorded attempt, keep warnings. */
+const recordedAttempts = Logger.withMinimumLogLevel(LogLevel.Warning)
 
 const waitUntil = (condition: Effect.Effect<boolean>): Effect.Effect<void> =>
   Effect.flatMap(condition, (done) => done ? Effect.void : Effect.zipRight(Effect.yieldNow(), waitUntil(condition)))
@@ -217,7 +222,7 @@ describe("RecoveryCoordinator", () => {
           assert.deepStrictEqual([stats.started, stats.joined, stats.succeeded], [2, 3, 2])
           assert.strictEqual((yield* logger.analytics).totalAttempts, 2)
         }).pipe(Effect.provide(memoryLayer()))
-      ),
+      ).pipe(recordedAttempts),
       { runs: 100 }
     ))
 

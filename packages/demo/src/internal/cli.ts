@@ -26,28 +26,56 @@ export const defaultInput = fileURLToPath(new URL("../../assets/sample-stereo.wa
 /** The version `--version` prints. */
 export const version = "0.1.0"
 
+/** Adds each paragraph as one paragraph of an option's `--help` entry. */
+const withDescriptions = (...paragraphs: ReadonlyArray<string>) => <A>(self: Options.Options<A>): Options.Options<A> =>
+  paragraphs.reduce((options, paragraph) => Options.withDescription(options, paragraph), self)
+
 const options = {
   input: Options.text("input").pipe(
     Options.withPseudoName("file"),
-    Options.withDescription("16-bit PCM WAV file to run through the pipeline, mono or stereo, any sample rate"),
+    withDescriptions(
+      "The WAV file to run through the pipeline: 16-bit integer PCM (WAVE_FORMAT_PCM or WAVE_FORMAT_EXTENSIBLE), " +
+        "mono or stereo, any sample rate. A stereo file gives two speakers, left and right; a mono file one, left. " +
+        "Anything else is refused with one line on stderr and exit code 2, before any file is written.",
+      "Default: the bundled two-speaker sample, packages/demo/assets/sample-stereo.wav (16 kHz stereo). " +
+        "Example: --input recording.wav"
+    ),
     Options.withDefault(defaultInput)
   ),
   out: Options.text("out").pipe(
     Options.withPseudoName("dir"),
-    Options.withDescription("directory for left.wav, right.wav, segments.json and report.json"),
+    withDescriptions(
+      "The directory the outputs go to, created if missing: left.wav and right.wav (each input channel as a mono " +
+        "16-bit WAV; no right.wav for a mono input), segments.json (the speech segments per channel), report.json, " +
+        "report.md and report.html (what the run did and its checks), and recovery/ (the RecoveryLogger's files: " +
+        "one JSON file per recovery attempt, analytics, state dumps). They replace those of an earlier run; a run " +
+        "that fails leaves the directory as it was.",
+      "Default: out (relative to the working directory). Example: --out /tmp/demo-run"
+    ),
     Options.withDefault("out")
   ),
   faults: Options.text("faults").pipe(
     Options.withPseudoName("spec"),
-    Options.withDescription(
-      `faults to inject, <point>:<kind>@<trigger>[,...] (default: ${FaultSpec.defaultSpec}); ` +
-        "each one fired is recovered by a recovery episode"
+    withDescriptions(
+      "The faults to inject: comma-separated rules <point>:<kind>@<trigger>, at most one per point. " +
+        "<point> is capture, processor-left, processor-right, writer-left or writer-right (the right channel's " +
+        "only for a stereo input). <kind> is crash (the stage's worker dies), io-error (it fails), hang (a " +
+        `${Demo.hangFaultMs} ms stall, longer than the ${Demo.watchdogMs} ms watchdog allows) or delay ` +
+        `(a ${Demo.delayFaultMs} ms delay). <trigger> is n=<integer from 1> (fires once, on the n-th frame the ` +
+        "point's stage handles) or p=<number from 0 to 1> (fires on each frame with that probability, seeded by " +
+        "--seed). Every crash, io-error and hang is recovered by a recovery episode; a delay needs none.",
+      `Default: ${FaultSpec.defaultSpec} (one fault of each kind). ` +
+        "Example: --faults capture:crash@n=10,writer-left:io-error@p=0.01. Cannot be combined with --no-faults."
     ),
     Options.optional
   ),
   seed: Options.text("seed").pipe(
     Options.withPseudoName("n"),
-    Options.withDescription("seed for probabilistic fault triggers (an integer)"),
+    withDescriptions(
+      "The seed of the probabilistic fault triggers (the p= rules of --faults), an integer: the same seed fires " +
+        "the same faults at each point.",
+      "Default: 42. Example: --seed 7"
+    ),
     Options.withDefault("42"),
     Options.mapEffect((text) =>
       /^-?\d+$/.test(text) && Number.isSafeInteger(Number(text))
@@ -56,10 +84,26 @@ const options = {
     )
   ),
   realtime: Options.boolean("realtime").pipe(
-    Options.withDescription("pace capture to real time instead of running as fast as possible")
+    withDescriptions(
+      "Pace capture to the input's sample rate (one 480-sample frame every 30 ms at 16 kHz), as a live " +
+        "microphone would deliver it, instead of reading the input as fast as possible.",
+      "Default: off."
+    )
   ),
-  noFaults: Options.boolean("no-faults").pipe(Options.withDescription("inject no faults")),
-  quiet: Options.boolean("quiet").pipe(Options.withDescription("print nothing but errors and failed checks"))
+  noFaults: Options.boolean("no-faults").pipe(
+    withDescriptions(
+      "Inject no faults: the run has no recovery episodes. Cannot be combined with --faults.",
+      "Default: off (the default --faults spec is injected)."
+    )
+  ),
+  quiet: Options.boolean("quiet").pipe(
+    withDescriptions(
+      "Print no progress bar and no summary: only errors and failed checks, on stderr. The exit code still says " +
+        "how the run went (0 every check passed, 1 a check or the run failed, 2 bad input or options, 130/143 " +
+        "stopped by SIGINT/SIGTERM).",
+      "Default: off."
+    )
+  )
 }
 
 type Parsed = Command.Command.ParseConfig<typeof options>
@@ -187,10 +231,19 @@ export const run = (
       options,
       (parsed) => Effect.withConsole(execute(parsed, exitCode), console)
     ).pipe(
-      Command.withDescription(
-        "Runs a two-channel audio pipeline (capture, voice activity detection, WAV writers) over a WAV file and " +
-          "checks that every sample arrives."
-      )
+      Command.withDescription(HelpDoc.blocks([
+        HelpDoc.p(
+          "Runs a two-channel audio pipeline (capture, voice activity detection, one WAV writer per channel) over a " +
+            "WAV file while injecting faults, recovers from every one, and then checks that every sample arrived " +
+            "exactly once."
+        ),
+        HelpDoc.p(
+          "Exit codes: 0 every check passed; 1 a check failed or the run failed; 2 bad input or options (nothing " +
+            "written); 130 / 143 stopped by SIGINT / SIGTERM (partial outputs finalised). The first SIGINT or SIGTERM " +
+            "stops capture and finalises the outputs; a second stops at once."
+        ),
+        HelpDoc.p("Details: docs/demo.md.")
+      ]))
     )
     const cli = Command.run(command, { name: "core-stability demo", version })
     return yield* cli(argv).pipe(

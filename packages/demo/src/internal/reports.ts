@@ -2,7 +2,7 @@
  * The human-readable reports of a run, generated from its `report.json` data: `report.md` (Mermaid diagrams of the
  * state machines and the component graph, the global lock order, the recovery episodes) and `report.html` (one
  * self-contained page: inline CSS and inline SVG, no scripts; a timeline of component states and recoveries and a
- * lock wait-time chart).
+ * lock chart: acquisitions, contended waits, wait and hold time per lock class).
  *
  * @since 0.1.0
  */
@@ -14,12 +14,17 @@ import * as Metric from "effect/Metric"
 import * as MetricState from "effect/MetricState"
 import type { ComponentSummary, QueueCounters, RecoveryEpisode, StageStatus, StateChange } from "./pipeline.js"
 
-/** One lock metric of the run: its name, tags (lock class, mode), and count / sum / max for histograms. */
+/**
+ * One lock metric of the run: its name, tags (`lock`: the lock class, `mode`), and its count. Histograms
+ * (`lock_wait_ms`, `lock_hold_ms`) also have the sum of their observations and their buckets: `[upper bound in ms,
+ * observations up to that bound]` (cumulative, the last bound `Infinity`; `JSON.stringify` writes it as `null`).
+ */
 export interface LockStat {
   readonly metric: string
   readonly tags: Readonly<Record<string, string>>
   readonly count: number
   readonly sumMs?: number | undefined
+  readonly buckets?: ReadonlyArray<readonly [number, number]> | undefined
 }
 
 const key = (name: string, tags: Readonly<Record<string, string>>) =>
@@ -37,35 +42,171 @@ export const lockMetrics: Effect.Effect<ReadonlyMap<string, LockStat>> = Effect.
     if (MetricState.isCounterState(state)) {
       out.set(key(name, tags), { metric: name, tags, count: Number(state.count) })
     } else if (MetricState.isHistogramState(state)) {
-      out.set(key(name, tags), { metric: name, tags, count: state.count, sumMs: state.sum })
+      out.set(key(name, tags), { metric: name, tags, count: state.count, sumMs: state.sum, buckets: state.buckets })
     }
   }
   return out
 })
 
-/** What the run added to the lock metrics between two snapshots (the metrics are process-wide). */
+/** The metrics every acquired lock reports, with zero counts when nothing was recorded (no acquisition waited). */
+const perLockMetrics = ["lock_contended_acquisitions", "lock_wait_ms"] as const
+
+/**
+ * What the run added to the lock metrics between two snapshots (the metrics are process-wide). Every lock with
+ * acquisitions also gets `lock_contended_acquisitions` and `lock_wait_ms` entries, with zero counts when none of its
+ * acquisitions waited (the metrics themselves only exist once something was recorded).
+ */
 export const lockDelta = (
   before: ReadonlyMap<string, LockStat>,
   after: ReadonlyMap<string, LockStat>
 ): ReadonlyArray<LockStat> => {
-  const stats: Array<LockStat> = []
+  const stats = new Map<string, LockStat>()
   for (const [k, stat] of after) {
     const prev = before.get(k)
     const count = stat.count - (prev?.count ?? 0)
     if (count <= 0) continue
-    stats.push(
-      stat.sumMs === undefined
-        ? { ...stat, count }
-        : { ...stat, count, sumMs: stat.sumMs - (prev?.sumMs ?? 0) }
+    stats.set(
+      key(stat.metric, stat.tags),
+      stat.sumMs === undefined ? { ...stat, count } : {
+        ...stat,
+        count,
+        sumMs: stat.sumMs - (prev?.sumMs ?? 0),
+        buckets: stat.buckets?.map(([bound, n], i) => [bound, n - (prev?.buckets?.[i]?.[1] ?? 0)] as const)
+      }
     )
   }
-  return stats.sort((a, b) => key(a.metric, a.tags).localeCompare(key(b.metric, b.tags)))
+  for (const stat of [...stats.values()]) {
+    if (stat.metric !== "lock_acquisitions") continue
+    const hold = stats.get(key("lock_hold_ms", stat.tags))
+    for (const metric of perLockMetrics) {
+      if (stats.has(key(metric, stat.tags))) continue
+      stats.set(
+        key(metric, stat.tags),
+        metric === "lock_wait_ms"
+          ? { metric, tags: stat.tags, count: 0, sumMs: 0, buckets: hold?.buckets?.map(([bound]) => [bound, 0]) ?? [] }
+          : { metric, tags: stat.tags, count: 0 }
+      )
+    }
+  }
+  return [...stats.values()].sort((a, b) => key(a.metric, a.tags).localeCompare(key(b.metric, b.tags)))
+}
+
+/** One lock class and mode of the run, from its metrics: what the reports show. */
+export interface LockSummary {
+  /** The lock class and mode, e.g. `"StateMachine.state (exclusive)"`. */
+  readonly name: string
+  readonly acquisitions: number
+  /** Acquisitions that had to wait. */
+  readonly contended: number
+  /** Total time the contended acquisitions waited (ms). */
+  readonly waitMs: number
+  readonly wait: Percentiles | undefined
+  /** Total time the lock was held (ms, the sum of whole-millisecond clock readings). */
+  readonly holdMs: number
+  readonly hold: Percentiles | undefined
+}
+
+/** The median and the largest observation of a histogram, as the upper bounds of the buckets they fall into. */
+export interface Percentiles {
+  readonly p50: string
+  readonly max: string
+}
+
+const formatMs = (ms: number): string =>
+  Number.isInteger(ms) ? `${ms}` : ms >= 10 ? ms.toFixed(0) : String(Number(ms.toPrecision(2)))
+
+/** `"< 1 ms"`, `"≤ 2.56 ms"`, `"> 41943 ms"`: where a bucket puts an observation. */
+const bucketText = (buckets: ReadonlyArray<readonly [number, number]>, index: number): string => {
+  const bound = buckets[index]![0]
+  if (bound < 1) return "< 1 ms"
+  if (bound === Infinity) return `> ${formatMs(buckets[index - 1]?.[0] ?? 0)} ms`
+  // The bounds are 0.01 ms times powers of 4: two decimals are exact.
+  return `≤ ${Math.round(bound * 100) / 100} ms`
+}
+
+const percentiles = (stat: LockStat | undefined): Percentiles | undefined => {
+  const buckets = stat?.buckets
+  if (stat === undefined || buckets === undefined || stat.count === 0 || buckets.length === 0) return undefined
+  const median = buckets.findIndex(([, n]) => n >= Math.ceil(stat.count / 2))
+  const max = buckets.findIndex(([, n]) => n >= stat.count)
+  return {
+    p50: bucketText(buckets, median < 0 ? buckets.length - 1 : median),
+    max: bucketText(buckets, max < 0 ? buckets.length - 1 : max)
+  }
+}
+
+/** Per lock class and mode: acquisitions, contended waits, wait and hold time; in the order of the statistics. */
+export const lockSummaries = (statistics: ReadonlyArray<LockStat>): ReadonlyArray<LockSummary> => {
+  const nameOf = (s: LockStat) => `${s.tags.lock ?? Object.values(s.tags).join(" ")} (${s.tags.mode ?? "-"})`
+  const byName = (metric: string) =>
+    new Map(statistics.filter((s) => s.metric === metric).map((s) => [nameOf(s), s] as const))
+  const contended = byName("lock_contended_acquisitions")
+  const waits = byName("lock_wait_ms")
+  const holds = byName("lock_hold_ms")
+  return statistics.filter((s) => s.metric === "lock_acquisitions").map((a) => {
+    const name = nameOf(a)
+    const wait = waits.get(name)
+    const hold = holds.get(name)
+    return {
+      name,
+      acquisitions: a.count,
+      contended: contended.get(name)?.count ?? wait?.count ?? 0,
+      waitMs: wait?.sumMs ?? 0,
+      wait: percentiles(wait),
+      holdMs: hold?.sumMs ?? 0,
+      hold: percentiles(hold)
+    }
+  })
+}
+
+/** One sentence on the run's locks: how many, how often taken, and whether any acquisition had to wait. */
+const lockSentence = (locks: ReadonlyArray<LockSummary>): string => {
+  const acquisitions = locks.reduce((n, l) => n + l.acquisitions, 0)
+  const contended = locks.filter((l) => l.contended > 0)
+  const waits = contended.reduce((n, l) => n + l.contended, 0)
+  const taken = `${locks.length} lock classes were acquired ${acquisitions} times in this run`
+  return contended.length === 0
+    ? `${taken}, and none was contended: every acquisition was granted at once, so no fiber waited for a lock.`
+    : `${taken}; ${waits} acquisition(s) of ${contended.length} lock class(es) had to wait, ` +
+      `${formatMs(contended.reduce((n, l) => n + l.waitMs, 0))} ms in total.`
+}
+
+const lockNote = "Times are clock readings in whole milliseconds (a hold shorter than 1 ms reads 0 ms), recorded in " +
+  "the lock_hold_ms and lock_wait_ms histograms, whose buckets grow by a factor of 4 from 0.01 ms: the p50 and the " +
+  "longest are the upper bounds of the buckets the median and the largest observation fall into, not exact values."
+
+/**
+ * The one-line status of a run: completed with its checks, or interrupted by which signal after how many frames.
+ */
+export const statusLine = (data: ReportData): string => {
+  const frames = `${data.framesCaptured} of ${data.input.frames} frames per channel`
+  const exit = `exit code ${data.exitCode}`
+  if (data.status === "completed") {
+    const failed = data.checks.filter((check) => !check.ok).length
+    return `completed: ${frames} processed; ` +
+      (failed === 0
+        ? `all ${data.checks.length} checks passed`
+        : `${failed} of ${data.checks.length} checks failed`) +
+      ` (${exit})`
+  }
+  const by = `interrupted by ${data.signal ?? "a signal"}`
+  return data.framesCaptured >= data.input.frames
+    ? `${by} during the final checks: ${frames} processed, the outputs are complete; checks skipped (${exit})`
+    : `${by} after ${frames}; partial outputs finalised, checks skipped (${exit})`
 }
 
 /** What the renderers need: a subset of the report. */
 export interface ReportData {
   readonly status: string
-  readonly input: { readonly path: string; readonly sampleRate: number; readonly channels: number }
+  readonly signal?: string | undefined
+  readonly exitCode: number
+  readonly framesCaptured: number
+  readonly input: {
+    readonly path: string
+    readonly sampleRate: number
+    readonly channels: number
+    readonly frames: number
+  }
   readonly elapsedMs: number
   readonly components: ReadonlyArray<ComponentSummary>
   readonly history: ReadonlyArray<StateChange>
@@ -138,6 +279,7 @@ const componentGraph = (data: ReportData): string =>
 export const markdown = (data: ReportData): string => {
   const lines: Array<string> = []
   lines.push(`# Demo run: ${data.status}`, "")
+  lines.push(`**Status:** ${statusLine(data)}.`, "")
   lines.push(
     `Input \`${data.input.path}\`, ${data.input.channels} channel(s) at ${data.input.sampleRate} Hz; ` +
       `pipeline ${data.elapsedMs} ms.`,
@@ -226,16 +368,30 @@ export const markdown = (data: ReportData): string => {
   lines.push("| rank | level |", "| --- | --- |")
   for (const level of LockHierarchy.Global.levels) lines.push(`| ${level.rank} | ${level.name} |`)
   lines.push("", "## Lock statistics (this run)", "")
-  if (data.locks.statistics.length === 0) {
+  const locks = lockSummaries(data.locks.statistics)
+  if (locks.length === 0) {
     lines.push("No lock was taken.")
   } else {
-    lines.push("| metric | tags | count | sum (ms) |", "| --- | --- | --- | --- |")
-    for (const s of data.locks.statistics) {
+    const anyContended = locks.some((l) => l.contended > 0)
+    lines.push(lockSentence(locks), "")
+    lines.push(
+      `| lock (mode) | acquisitions | contended |${anyContended ? " waited (ms) | wait p50 |" : ""} ` +
+        "held in total (ms) | hold p50 | longest hold |",
+      `| --- | --- | --- |${anyContended ? " --- | --- |" : ""} --- | --- | --- |`
+    )
+    for (const l of locks) {
       lines.push(
-        `| ${s.metric} | ${Object.entries(s.tags).map(([k, v]) => `${k}=${v}`).join(", ")} | ${s.count} | ` +
-          `${s.sumMs === undefined ? "" : s.sumMs.toFixed(2)} |`
+        `| ${l.name} | ${l.acquisitions} | ${l.contended} |` +
+          (anyContended ? ` ${formatMs(l.waitMs)} | ${l.wait?.p50 ?? "-"} |` : "") +
+          ` ${formatMs(l.holdMs)} | ${l.hold?.p50 ?? "-"} | ${l.hold?.max ?? "-"} |`
       )
     }
+    lines.push(
+      "",
+      lockNote,
+      "",
+      "The raw metrics (`lock_*`, per lock and mode) are `locks.statistics` in `report.json`."
+    )
   }
   return lines.join("\n") + "\n"
 }
@@ -305,40 +461,43 @@ const timeline = (data: ReportData): string => {
     `<p>${legend} <span class="key"><i style="background:#b71c1c"></i>recovery</span></p>`
 }
 
-/** An SVG bar chart per lock class: total wait time (purple) and total hold time (grey), with acquisitions. */
+/**
+ * The locks: one sentence on contention, then per lock class a bar of its total hold time (grey) and, when any
+ * acquisition of the run waited, of its total wait time (purple), each with the counts and the bucket percentiles.
+ */
 const lockChart = (data: ReportData): string => {
-  const acquisitions = data.locks.statistics.filter((s) => s.metric === "lock_acquisitions")
-  if (acquisitions.length === 0) return "<p>No lock was taken.</p>"
-  const classOf = (s: LockStat) => `${s.tags.lock ?? Object.values(s.tags).join(" ")} (${s.tags.mode ?? "-"})`
-  const byClass = (metric: string) =>
-    new Map(data.locks.statistics.filter((s) => s.metric === metric).map((s) => [classOf(s), s] as const))
-  const waits = byClass("lock_wait_ms")
-  const holds = byClass("lock_hold_ms")
-  const rows = acquisitions.map((a) => ({
-    name: classOf(a),
-    acquisitions: a.count,
-    waitMs: waits.get(classOf(a))?.sumMs ?? 0,
-    contended: waits.get(classOf(a))?.count ?? 0,
-    holdMs: holds.get(classOf(a))?.sumMs ?? 0
-  }))
-  const scale = Math.max(1, ...rows.map((r) => Math.max(r.waitMs, r.holdMs)))
-  const width = 900
+  const locks = lockSummaries(data.locks.statistics)
+  if (locks.length === 0) return "<p>No lock was taken.</p>"
+  const anyContended = locks.some((l) => l.contended > 0)
+  const scale = Math.max(1, ...locks.map((l) => Math.max(l.waitMs, l.holdMs)))
+  const width = 1000
   const left = 300
-  const span = width - left - 260
-  const parts = rows.map((r, i) => {
-    const y = 6 + i * 30
-    const w = Math.max(1, (r.waitMs / scale) * span)
-    const hw = Math.max(1, (r.holdMs / scale) * span)
-    return `<text x="4" y="${y + 16}">${esc(r.name)}</text>` +
-      `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="11" fill="#7e57c2"></rect>` +
-      `<rect x="${left}" y="${y + 12}" width="${hw.toFixed(1)}" height="11" fill="#9e9e9e"></rect>` +
-      `<text x="${left + Math.max(w, hw) + 6}" y="${y + 16}">waited ${r.waitMs.toFixed(2)} ms ` +
-      `(${r.contended}/${r.acquisitions} contended), held ${r.holdMs.toFixed(2)} ms</text>`
+  const span = 160
+  const rowHeight = anyContended ? 36 : 24
+  const bar = (y: number, ms: number, color: string, text: string) => {
+    const w = Math.max(1, (ms / scale) * span)
+    return `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="11" fill="${color}"></rect>` +
+      `<text x="${left + span + 10}" y="${y + 10}">${esc(text)}</text>`
+  }
+  const parts = locks.map((l, i) => {
+    const y = 6 + i * rowHeight
+    const held =
+      `${l.acquisitions} acquisition${l.acquisitions === 1 ? "" : "s"}, held ${formatMs(l.holdMs)} ms in total` +
+      (l.hold === undefined ? "" : `, p50 ${l.hold.p50}, longest ${l.hold.max}`)
+    const waited = l.contended === 0
+      ? "none waited"
+      : `${l.contended} waited, ${formatMs(l.waitMs)} ms in total` +
+        (l.wait === undefined ? "" : `, p50 ${l.wait.p50}, longest ${l.wait.max}`)
+    return `<text x="4" y="${y + 10}">${esc(l.name)}</text>` +
+      bar(y, l.holdMs, "#9e9e9e", held) +
+      (anyContended ? bar(y + 13, l.waitMs, "#7e57c2", waited) : "")
   })
-  const h = 12 + rows.length * 30
-  return `<svg viewBox="0 0 ${width} ${h}" width="${width}" height="${h}" role="img">${parts.join("")}</svg>` +
-    `<p><span class="key"><i style="background:#7e57c2"></i>wait time</span>` +
-    `<span class="key"><i style="background:#9e9e9e"></i>hold time</span></p>`
+  const h = 8 + locks.length * rowHeight
+  return `<p>${esc(lockSentence(locks))}</p>` +
+    `<svg viewBox="0 0 ${width} ${h}" width="${width}" height="${h}" role="img">${parts.join("")}</svg>` +
+    `<p><span class="key"><i style="background:#9e9e9e"></i>hold time (total)</span>` +
+    (anyContended ? `<span class="key"><i style="background:#7e57c2"></i>wait time (total)</span>` : "") +
+    `</p><p class="note">${esc(lockNote)}</p>`
 }
 
 const htmlTable = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string | number>>) =>
@@ -363,9 +522,14 @@ export const html = (data: ReportData): string => {
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}
 table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
 tr.ok td:first-child{color:#2e7d32;font-weight:bold}tr.bad td:first-child{color:#c62828;font-weight:bold}
+p.status{padding:6px 10px;border-left:4px solid}p.status.ok{border-color:#2e7d32;background:#e8f5e9}
+p.status.bad{border-color:#c62828;background:#ffebee}p.note{color:#555;font-size:12px}
 svg text{font:12px system-ui,sans-serif}.key{margin-right:12px}.key i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}
 </style></head><body>
 <h1>Demo run: ${esc(data.status)}</h1>
+<p class="status ${data.status === "completed" && data.exitCode === 0 ? "ok" : "bad"}"><strong>Status:</strong> ${
+    esc(statusLine(data))
+  }.</p>
 <p>Input <code>${esc(data.input.path)}</code>, ${data.input.channels} channel(s) at ${data.input.sampleRate} Hz;
 pipeline ${data.elapsedMs} ms; shutdown through the CleanupCoordinator: ${esc(data.cleanup.status)}
 (${data.cleanup.executionOrder.map(esc).join(", ")}).</p>
@@ -399,7 +563,7 @@ pipeline ${data.elapsedMs} ms; shutdown through the CleanupCoordinator: ${esc(da
       ? "no file written."
       : data.recoveryLog.files.map((file) => `<code>${esc(file)}</code>`).join(", ")
   }</p>
-<h2>Lock wait time</h2>${lockChart(data)}
+<h2>Locks: wait and hold time</h2>${lockChart(data)}
 </body></html>
 `
 }

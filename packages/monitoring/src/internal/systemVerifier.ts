@@ -73,13 +73,21 @@ export const checkHealth = (
   components: ComponentCoordinator.ComponentCoordinator
 ): Api.Check<ComponentCoordinator.HealthReport> => ({
   name: "health",
-  run: Effect.map(components.health, (report) => {
+  run: Effect.map(Effect.zip(components.health, components.components), ([report, infos]) => {
     const failed = report.checks.filter((check) => check.status === "failed")
     const degraded = report.checks.filter((check) => check.status === "degraded")
     const line = (check: ComponentCoordinator.CheckResult) =>
       `${check.component} (${check.state}) is ${check.status}${check.reason === undefined ? "" : `: ${check.reason}`}`
+    // Stopped and Uninitialized components are not checked: counted by state, so "0 healthy" is not read as a fault.
+    const checked = new Set(report.checks.map((check) => check.component))
+    const unchecked = (state: State) => infos.filter((info) => !checked.has(info.id) && info.state === state).length
+    const uninitialized = unchecked("Uninitialized")
+    const counts = `${plural(Math.max(infos.length, report.checks.length), "component")}: ` +
+      `${report.checks.length - failed.length - degraded.length} healthy, ${unchecked("Stopped")} stopped, ` +
+      (uninitialized === 0 ? "" : `${uninitialized} uninitialized, `) +
+      `${degraded.length} degraded, ${failed.length} failed`
     const details = failed.length === 0 && degraded.length === 0
-      ? [`${plural(report.checks.length, "component")} healthy`]
+      ? [counts]
       : [...failed.map(line), ...degraded.map(line)]
     return outcome(failed.length === 0, details, report)
   })
