@@ -42,7 +42,8 @@ import * as internal from "./internal/detector.js"
 import type { DeadlockDetected, WaitForLink } from "./LockError.js"
 
 /**
- * A lock class of the learned graph. `rank` is `undefined` for a class of another registry reached by an edge.
+ * A lock class of the learned graph: its name and declared rank. A class of another registry reached by an edge is
+ * listed too, with the rank it has in its own registry (`undefined` is reserved for a node that is not a lock class).
  *
  * @since 0.1.0
  * @category models
@@ -55,7 +56,7 @@ export interface ClassEntry {
 /**
  * A learned edge `from -> to` ("a fiber took `to` while holding `from`"), with lockdep's dependency types seen for the
  * pair (`EN`, `ER`, `SN`, `SR`: source held Exclusively or Shared, target taken as a Non-recursive or Recursive
- * locker) and where it was first seen.
+ * locker) and where it was first seen (the earliest sighting of any of its types).
  *
  * @since 0.1.0
  * @category models
@@ -73,7 +74,8 @@ export interface DependencyEdge {
 }
 
 /**
- * The learned dependency graph of the registry in effect.
+ * The learned dependency graph of the registry in effect: its classes and every learned edge with either end among
+ * them (an edge between classes of two registries is listed by both, with the other registry's class in `classes`).
  *
  * @since 0.1.0
  * @category models
@@ -120,7 +122,7 @@ export interface WaitForGraph {
 export interface Stats {
   /** Lock classes known. */
   readonly classes: number
-  /** Learned edges (class pairs). */
+  /** Learned edges (class pairs) with either end in this registry: the edges {@link dependencyGraph} lists. */
   readonly edges: number
   /** Distinct chains (held stack plus request) validated. */
   readonly chains: number

@@ -42,8 +42,9 @@ export type Sites = "none" | "call-site" | "stack"
  * observed in different fibers or at different times, even if nothing ever blocked).
  *
  * - `"fail"`: the acquisition fails with `PotentialDeadlock` before it waits (the edge is not learned).
- * - `"warn"`: the report is logged as a warning once per cycle, `lock_potential_deadlocks` counts it, and the
- *   acquisition proceeds (the edge is learned).
+ * - `"warn"`: the report is logged as a warning once per cycle (one warning for each cycle an acquisition closes,
+ *   e.g. from two members of a held `withLocks` batch), `lock_potential_deadlocks` counts it, and the acquisition
+ *   proceeds (its edges are learned).
  * - `"off"`: no learned graph (the default: it costs a chain-cache lookup per acquisition).
  *
  * Checking continues after a report (Linux lockdep switches itself off after its first report).

@@ -333,7 +333,11 @@ export class DeadlockDetected extends Data.TaggedError("DeadlockDetected")<{
   readonly site: string | undefined
   /** The cycle, starting with the victim's wait and ending with a wait for the victim. */
   readonly cycle: ReadonlyArray<WaitForLink>
-  /** The locks the victim holds, oldest first: they are released when its acquisition's failure propagates. */
+  /**
+   * The locks the victim holds or inherits, oldest first. Its own holds (`inherited: false`) are released when its
+   * failure propagates; inherited holds (`inherited: true`, held by an ancestor) are not, and `message` lists them
+   * apart.
+   */
   readonly held: ReadonlyArray<HeldLock>
 }> {
   /**

@@ -61,6 +61,7 @@ import {
   DependencyGraph,
   dependencyType,
   type EdgeOrigin,
+  learnedGraph,
   type Step,
   typeNames
 } from "./dependencyGraph.js"
@@ -151,8 +152,8 @@ export class LockClass extends ClassNode {
   scoped = 0
   /** A lock of this class was made without a scope: the class lives as long as its registry. */
   pinned = false
-  constructor(name: string, readonly rank: number) {
-    super(name)
+  constructor(name: string, readonly rank: number, graph: DependencyGraph) {
+    super(name, graph)
   }
   /** The metric tags of this class for a mode, built once (a stable array keeps the metric hook lookup cached). */
   tags(mode: AccessMode): ReadonlyArray<MetricLabel.MetricLabel> {
@@ -195,7 +196,7 @@ export class Registry {
       }
       return existing
     }
-    const created = new LockClass(name, rank)
+    const created = new LockClass(name, rank, this.graph)
     this.classes.set(name, created)
     return created
   }
@@ -246,6 +247,12 @@ export class FiberLocks {
   readonly held: Array<Hold> = []
   /** The chain-cache node of the current stack (inherited then held), when known; rebuilt on demand. */
   chain: ChainNode | undefined = undefined
+  /**
+   * Bumped whenever the stack changes other than by a push or a pop of its top (an out-of-order release, a compaction
+   * of the inherited holds): a chain node saved before the bump (`Hold.prevChain`, `Pending.chain`) names a stack that
+   * no longer exists and must not be restored.
+   */
+  epoch = 0
   /** The queued wait of the fiber, when it waits in a checking mode (a field write instead of a `WeakMap` entry). */
   waiting: Waiter | undefined = undefined
   constructor(public fiber: AnyFiber | undefined, readonly inherited: Array<Hold>) {}
@@ -335,8 +342,12 @@ export const fiberLabel = (fiber: AnyFiber): string => {
 /** One hold of a lock by a fiber. */
 export class Hold {
   released = false
-  /** The owner's chain-cache node before this hold was pushed, restored when it is popped. */
+  /**
+   * The owner's chain-cache node before this hold was pushed, restored when it is popped if the owner's `epoch` is
+   * still `epoch` (the stack below was not changed in the meantime).
+   */
   prevChain: ChainNode | undefined = undefined
+  epoch = 0
   constructor(
     readonly lock: LockState,
     readonly access: Access,
@@ -534,12 +545,23 @@ export class Pending {
     readonly settings: Settings,
     readonly clock: Clock.Clock | undefined,
     readonly span: Tracer.AnySpan | undefined,
-    /** Reports to log (as a warning) before waiting: an order violation or a potential deadlock in `"warn"`. */
-    readonly warning: string | undefined,
+    /**
+     * Reports to log (one warning each) before waiting: an order violation, and the potential deadlocks found in
+     * `"warn"`.
+     */
+    readonly warning: ReadonlyArray<string> | undefined,
     readonly reentrant: boolean,
     /** The chain-cache node of the held stack plus this request, when the learned graph is on. */
-    readonly chain: ChainNode | undefined
+    readonly chain: ChainNode | undefined,
+    /** The owner's chain node and epoch when `chain` was found: `chain` is pushed on grant only if both still hold. */
+    readonly base: ChainNode | undefined,
+    readonly epoch: number
   ) {}
+  /** The chain node to push on grant: `chain` if the stack it extends is still the owner's stack, else unknown. */
+  get grantChain(): ChainNode | undefined {
+    const owner = this.owner
+    return owner !== undefined && owner.chain === this.base && owner.epoch === this.epoch ? this.chain : undefined
+  }
 }
 
 const holdsReadOfClass = (owner: FiberLocks | undefined, cls: LockClass): boolean => {
@@ -589,6 +611,7 @@ const grant = (
   else lock.readers.push(hold)
   if (owner !== undefined) {
     hold.prevChain = owner.chain
+    hold.epoch = owner.epoch
     owner.held.push(hold)
     owner.chain = chain
   } else ownerlessHolds++
@@ -653,6 +676,7 @@ export const checkOrder = (
   if (released > 0) {
     compact(owner.inherited)
     owner.chain = undefined
+    owner.epoch++
   }
   for (const hold of owner.held) {
     const rule = conflictWith(hold, req, gateHeld)
@@ -694,12 +718,24 @@ export const begin = (
     }
     return tryOnly
       ? NotAvailable
-      : new Pending(req, fiber, undefined, settings, undefined, undefined, undefined, reentrant, undefined)
+      : new Pending(
+        req,
+        fiber,
+        undefined,
+        settings,
+        undefined,
+        undefined,
+        undefined,
+        reentrant,
+        undefined,
+        undefined,
+        0
+      )
   }
   const owner = fiberLocksOf(fiber)
   const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
   const span = currentSpan(context)
-  let warning: string | undefined = undefined
+  let warning: Array<string> | undefined = undefined
   if (!reentrant && !tryOnly) {
     const broken = checkOrder(owner, req)
     if (broken !== undefined) {
@@ -718,7 +754,7 @@ export const begin = (
       })
       if (settings.metrics) metrics.orderViolations.unsafeUpdate(1, lock.cls.tags(lock.modeOf(req.access)))
       if (settings.mode === "strict") return error
-      warning = error.message
+      warning = [error.message]
     }
   }
   let chain: ChainNode | undefined = undefined
@@ -727,13 +763,15 @@ export const begin = (
     if (learned instanceof ChainNode) chain = learned
     else if (learned instanceof Reported) {
       chain = learned.chain
-      warning = warning === undefined ? learned.message : `${warning}\n${learned.message}`
+      warning = warning === undefined ? learned.messages : [...warning, ...learned.messages]
     } else return learned
   }
   if (warning === undefined && canTake(lock, req.access, reentrant, owner)) {
     return grant(lock, req, fiber, owner, clock, span, settings, chain, tryOnly || reentrant)
   }
-  return tryOnly ? NotAvailable : new Pending(req, fiber, owner, settings, clock, span, warning, reentrant, chain)
+  return tryOnly
+    ? NotAvailable
+    : new Pending(req, fiber, owner, settings, clock, span, warning, reentrant, chain, owner.chain, owner.epoch)
 }
 
 const recursionError = (fiber: AnyFiber, req: Request, previous: Hold, settings: Settings): LockRecursion => {
@@ -765,7 +803,7 @@ const upgradeError = (fiber: AnyFiber, req: Request, settings: Settings): LockUp
 
 /** A potential deadlock reported with the `"warn"` reaction: the chain is learned, the message is logged. */
 class Reported {
-  constructor(readonly chain: ChainNode, readonly message: string) {}
+  constructor(readonly chain: ChainNode, readonly messages: Array<string>) {}
 }
 
 /**
@@ -839,9 +877,11 @@ const topDown = (owner: FiberLocks): Array<Hold> => {
 /**
  * The holds the request gets an edge from (lockdep's `check_prevs_add`): walking down from the top of the stack, every
  * held try-lock, then the nearest held lock that is not one (with the rest of its `withLocks` batch), then stop.
- * Siblings get no edge: a lock taken earlier in the same `withLocks` batch (the batch is in canonical order, which no
- * two batches can contradict), and a lock of the requested class when the request is nested under a held gate
- * (lockdep's `nest_lock`).
+ * The locks taken earlier in the same `withLocks` batch are sources too when their class differs from the request's,
+ * of batch edges (`isBatchSource`): no two batches contradict each other (each is in canonical order), but a nested
+ * acquisition can contradict a batch, so a cycle counts when one of its edges is not a batch edge. A lock of the
+ * requested class is no source when the request is nested under a held gate (lockdep's `nest_lock`) or belongs to its
+ * batch.
  */
 const edgeSources = (owner: FiberLocks, req: Request, gated: boolean): Array<Hold> => {
   const sources: Array<Hold> = []
@@ -853,8 +893,11 @@ const edgeSources = (owner: FiberLocks, req: Request, gated: boolean): Array<Hol
       sources.push(hold)
       continue
     }
-    const sibling = (req.batch !== undefined && hold.batch === req.batch) || (gated && hold.lock.cls === req.lock.cls)
-    if (sibling) continue
+    if (req.batch !== undefined && hold.batch === req.batch) {
+      if (hold.lock.cls !== req.lock.cls) sources.push(hold)
+      continue
+    }
+    if (gated && hold.lock.cls === req.lock.cls) continue
     sources.push(hold)
     if (hold.noEdgeIn) continue
     if (hold.batch === undefined) break
@@ -862,6 +905,9 @@ const edgeSources = (owner: FiberLocks, req: Request, gated: boolean): Array<Hol
   }
   return sources
 }
+
+/** Whether the edge from `source` to the request is a batch edge: both are members of one `withLocks` batch. */
+const isBatchSource = (source: Hold, req: Request): boolean => req.batch !== undefined && source.batch === req.batch
 
 const nextIsRecursive = (req: Request): boolean => req.access === "read" && req.lock.readerKind === "recursive"
 
@@ -939,6 +985,7 @@ const learn = (
       if (hold.released) {
         compact(inherited)
         owner.chain = undefined
+        owner.epoch++
         break
       }
     }
@@ -950,7 +997,8 @@ const learn = (
   const gated = req.gate !== undefined && holdsLock(owner, req.gate)
   const node = chain.child(entryKey(lock, req.access, noEdgeIn, req.batch, top, gated))
   const reaction = settings.detection.potential
-  if (node.validated === graph.generation) {
+  const generation = learnedGraph.generation
+  if (node.validated === generation) {
     if (node.failure === undefined) {
       graph.cacheHits++
       return node
@@ -961,21 +1009,24 @@ const learn = (
     }
   }
   if (node.validated < 0) graph.chains++
-  node.validated = graph.generation
+  node.validated = generation
   node.failure = undefined
   if (noEdgeIn) return node
   const sources = edgeSources(owner, req, gated)
   const nextR = nextIsRecursive(req)
-  let cycle: Cycle | undefined = undefined
+  // "fail" stops at the first cycle (the edges are not learned); "warn" checks every source, since the edges of all
+  // of them are learned below and a cycle closed by one of them would never be checked again
+  let messages: Array<string> | undefined = undefined
   for (const source of sources) {
     const type = dependencyType(source.access === "read", nextR)
+    const batch = isBatchSource(source, req)
     const edge = source.lock.cls.out.get(lock.cls)
-    if (edge !== undefined && (edge.types & (1 << type)) !== 0) continue
-    cycle = graph.findCycle(source.lock.cls, lock.cls, type)
-    if (cycle !== undefined) break
-  }
-  let message: string | undefined = undefined
-  if (cycle !== undefined) {
+    // known, and as a non-batch edge unless this one is a batch edge too
+    if (edge !== undefined && (edge.types & (1 << type)) !== 0 && (batch || (edge.batchOnly & (1 << type)) === 0)) {
+      continue
+    }
+    const cycle = graph.findCycle(source.lock.cls, lock.cls, type, batch)
+    if (cycle === undefined) continue
     const signature = graph.signature(cycle)
     const first = !graph.reported.has(signature)
     if (first) {
@@ -987,7 +1038,7 @@ const learn = (
       node.failure = cycle
       return potentialError(owner, req, fiber, cycle, clock, span)
     }
-    if (first) message = potentialError(owner, req, fiber, cycle, clock, span).message
+    if (first) (messages ??= []).push(potentialError(owner, req, fiber, cycle, clock, span).message)
   }
   if (sources.length > 0) {
     const label = fiberLabel(fiber)
@@ -998,12 +1049,13 @@ const learn = (
         source.lock.cls,
         lock.cls,
         dependencyType(source.access === "read", nextR),
+        isBatchSource(source, req),
         () =>
           new Origin(label, source.lock.modeOf(source.access), toMode, source.site, source.span, req.site, span, now)
       )
     }
   }
-  return message === undefined ? node : new Reported(node, message)
+  return messages === undefined ? node : new Reported(node, messages)
 }
 
 // -----------------------------------------------------------------------------
@@ -1324,7 +1376,7 @@ const drain = (lock: LockState): void => {
     const p = waiter.pending
     if (p.req.access === "write" && lock.readers.length > 0) return
     unlink(lock, waiter)
-    waiter.hold = grant(lock, p.req, p.fiber, p.owner, p.clock, p.span, p.settings, p.chain, p.reentrant)
+    waiter.hold = grant(lock, p.req, p.fiber, p.owner, p.clock, p.span, p.settings, p.grantChain, p.reentrant)
     if (p.settings.metrics && p.settings.mode !== "off") {
       const tags = lock.cls.tags(lock.modeOf(p.req.access))
       metrics.contended.unsafeUpdate(1, tags)
@@ -1424,7 +1476,7 @@ export const waitFor = <A, E, R>(
   const waiter = new Waiter(p, clock.unsafeCurrentTimeMillis(), clock)
   const wait = Effect.async<void>((resume) => {
     if (canTake(lock, p.req.access, p.reentrant, p.owner)) {
-      waiter.hold = grant(lock, p.req, p.fiber, p.owner, p.clock, p.span, p.settings, p.chain, p.reentrant)
+      waiter.hold = grant(lock, p.req, p.fiber, p.owner, p.clock, p.span, p.settings, p.grantChain, p.reentrant)
       resume(Effect.void)
       return
     }
@@ -1441,12 +1493,15 @@ export const waitFor = <A, E, R>(
   })
   const timeout = p.req.timeout ?? lock.timeout ?? p.settings.timeout
   const timed = Duration.isFinite(timeout) ? Effect.asVoid(Effect.timeoutOption(wait, timeout)) : wait
-  const logged = p.warning === undefined ? timed : Effect.zipRight(Effect.logWarning(p.warning), timed)
+  const logged = p.warning === undefined ? timed : Effect.zipRight(logWarnings(p.warning), timed)
   return Effect.matchCauseEffect(restore(logged), {
     onFailure: afterFailedWait(waiter),
     onSuccess: afterWait(waiter, timeout, then)
   })
 }
+
+const logWarnings = (messages: ReadonlyArray<string>): Effect.Effect<void> =>
+  Effect.forEach(messages, (message) => Effect.logWarning(message), { discard: true })
 
 // The handlers are built by functions, not written inline as properties: a function named after a property gets a
 // `__name` call per evaluation under `keepNames` transpilers (tsx), which the source-condition bench runs under.
@@ -1489,10 +1544,11 @@ export const release = (hold: Hold): void => {
     const held = owner.held
     if (held[held.length - 1] === hold) {
       held.pop()
-      owner.chain = hold.prevChain
+      owner.chain = hold.epoch === owner.epoch ? hold.prevChain : undefined
     } else {
       held.splice(held.lastIndexOf(hold), 1)
       owner.chain = undefined
+      owner.epoch++
     }
   }
   if (hold.clock !== undefined) {

@@ -45,24 +45,66 @@ export interface EdgeOrigin {
 let nextClassId = 1
 let searchEpoch = 0
 
-/** A node of the graph: a lock class. */
+/**
+ * The generation of the learned graph, process-wide: bumped whenever a class is forgotten, in any registry. The graph
+ * is one graph over class nodes (edges cross registries), so a chain validated in any registry's trie may have found
+ * a cycle through the forgotten class: every validated chain is checked again.
+ */
+export const learnedGraph = { generation: 0 }
+
+/** A node of the graph: a lock class, owned by the graph of its registry. */
 export class ClassNode {
   /** Process-wide unique: chain keys and cycle signatures are built from it. */
   readonly id = nextClassId++
   readonly out = new Map<ClassNode, Edge>()
   readonly in = new Map<ClassNode, Edge>()
-  /** Breadth-first search marks, one per arrival kind (arrived through a recursive read or not). */
+  /**
+   * Breadth-first search marks, one per arrival kind: arrived through a recursive read (`R`) or not (`N`), with a
+   * non-batch edge on the path so far or (`0`) with batch edges only.
+   */
   seenN = 0
   seenR = 0
-  constructor(readonly name: string) {}
+  seenN0 = 0
+  seenR0 = 0
+  constructor(readonly name: string, readonly graph: DependencyGraph) {}
 }
 
 /** An edge `from -> to` with its dependency types. */
 export class Edge {
   /** A bit set of dependency types. */
   types = 0
+  /**
+   * The dependency types seen only between members of one `withLocks` batch (a subset of `types`): a cycle made of
+   * such edges only is not a deadlock (every batch is in canonical order), a cycle with one other edge is.
+   */
+  batchOnly = 0
   readonly origins: Array<EdgeOrigin | undefined> = [undefined, undefined, undefined, undefined]
   constructor(readonly from: ClassNode, readonly to: ClassNode) {}
+}
+
+/**
+ * Whether an arrival at `node` is dominated by an earlier one of this search: arriving without a recursive read
+ * dominates arriving with one (fewer edges are forbidden after it), and arriving with a non-batch edge on the path
+ * dominates arriving without one.
+ */
+const seen = (node: ClassNode, epoch: number, r: boolean, m: boolean): boolean => {
+  if (node.seenN === epoch) return true
+  if (r && node.seenR === epoch) return true
+  if (m) return false
+  return node.seenN0 === epoch || (r && node.seenR0 === epoch)
+}
+
+const mark = (node: ClassNode, epoch: number, r: boolean, m: boolean): void => {
+  if (m) {
+    if (r) node.seenR = epoch
+    else node.seenN = epoch
+  } else if (r) node.seenR0 = epoch
+  else node.seenN0 = epoch
+}
+
+const uncount = (edge: Edge): void => {
+  edge.from.graph.edges--
+  if (edge.to.graph !== edge.from.graph) edge.to.graph.edges--
 }
 
 /** One step of a path: an edge used with one of its types. */
@@ -74,7 +116,7 @@ export interface Step {
 /** A node of the chain cache: one held stack (from the root) in one trie. */
 export class ChainNode {
   children: Map<number, ChainNode> | undefined = undefined
-  /** The graph generation at which this chain (as "stack + last request") was validated; -1 if never. */
+  /** The `learnedGraph.generation` at which this chain (as "stack + last request") was validated; -1 if never. */
   validated = -1
   /** The cycle found when it was validated with the `"fail"` reaction (the edge was not learned). */
   failure: Cycle | undefined = undefined
@@ -103,11 +145,12 @@ export interface Cycle {
   readonly path: ReadonlyArray<Step>
 }
 
-/** The graph state of one registry: the chain cache, the counters, the cycles already reported. */
+/**
+ * The graph state of one registry: the chain cache, the counters, the cycles already reported. An edge between classes
+ * of two registries is counted (`edges`) in both, as both export it.
+ */
 export class DependencyGraph {
   root = new ChainNode(undefined)
-  /** Bumped when a class is forgotten: every validated chain is checked again. */
-  generation = 0
   edges = 0
   chains = 0
   cacheHits = 0
@@ -116,58 +159,70 @@ export class DependencyGraph {
   reports = 0
   readonly reported = new Set<string>()
 
-  /** Records an edge type; `false` if it was known. */
-  addEdge(from: ClassNode, to: ClassNode, type: number, origin: () => EdgeOrigin): boolean {
+  /** Records an edge type (`batch`: between two members of one `withLocks` batch); `false` if it was known. */
+  addEdge(from: ClassNode, to: ClassNode, type: number, batch: boolean, origin: () => EdgeOrigin): boolean {
     let edge = from.out.get(to)
     if (edge === undefined) {
       edge = new Edge(from, to)
       from.out.set(to, edge)
       to.in.set(from, edge)
-      this.edges++
+      from.graph.edges++
+      if (to.graph !== from.graph) to.graph.edges++
     }
     const bit = 1 << type
-    if ((edge.types & bit) !== 0) return false
+    if ((edge.types & bit) !== 0) {
+      if (batch || (edge.batchOnly & bit) === 0) return false
+      edge.batchOnly &= ~bit
+      return true
+    }
     edge.types |= bit
+    if (batch) edge.batchOnly |= bit
     edge.origins[type] = origin()
     return true
   }
 
-  /** Removes a class and its edges; every cached chain is validated again. */
+  /**
+   * Removes a class of this graph and its edges (uncounted in every registry that counted them); every cached chain,
+   * in every registry, is validated again, and this registry's trie starts afresh.
+   */
   forget(node: ClassNode): void {
     for (const edge of node.out.values()) {
       edge.to.in.delete(node)
-      this.edges--
+      uncount(edge)
     }
     for (const edge of node.in.values()) {
       if (edge.from === node) continue
       edge.from.out.delete(node)
-      this.edges--
+      uncount(edge)
     }
     node.out.clear()
     node.in.clear()
-    this.generation++
+    learnedGraph.generation++
     this.root = new ChainNode(undefined)
   }
 
   /**
    * Whether the edge `prev -(type)-> next` would close a strong cycle: a breadth-first search from `next` for `prev`
    * over strong paths (lockdep's `check_noncircular` with its `-(xR)-> -(Sx)->` rule, the wrap-around pair included).
-   * Returns the shortest such path `next -> ... -> prev`.
+   * A cycle made of batch edges only (`batch`: the new edge is one) is not one. Returns the shortest such path
+   * `next -> ... -> prev`.
    */
-  findCycle(prev: ClassNode, next: ClassNode, type: number): Cycle | undefined {
+  findCycle(prev: ClassNode, next: ClassNode, type: number, batch: boolean): Cycle | undefined {
     this.checks++
     const prevShared = (type & 2) !== 0
     const epoch = ++searchEpoch
     const nodes: Array<ClassNode> = [next]
     const viaR: Array<boolean> = [(type & 1) !== 0]
+    /** Whether the path (the new edge included) has an edge that is not a batch edge. */
+    const mixed: Array<boolean> = [!batch]
     const parents: Array<number> = [-1]
     const steps: Array<Step | undefined> = [undefined]
-    if (viaR[0]) next.seenR = epoch
-    else next.seenN = epoch
+    mark(next, epoch, viaR[0]!, !batch)
     for (let i = 0; i < nodes.length; i++) {
       const node = nodes[i]!
       const arrivedR = viaR[i]!
-      if (node === prev && !(arrivedR && prevShared)) {
+      const arrivedMixed = mixed[i]!
+      if (node === prev && arrivedMixed && !(arrivedR && prevShared)) {
         const path: Array<Step> = []
         for (let j = i; parents[j]! >= 0; j = parents[j]!) path.push(steps[j]!)
         return { prev, next, type, path: path.reverse() }
@@ -177,17 +232,13 @@ export class DependencyGraph {
           if ((edge.types & (1 << t)) === 0) continue
           if (arrivedR && (t & 2) !== 0) continue
           const r = (t & 1) !== 0
+          const m = arrivedMixed || (edge.batchOnly & (1 << t)) === 0
           const to = edge.to
-          // arriving without a recursive read dominates arriving with one (fewer edges are forbidden after it)
-          if (to.seenN === epoch) continue
-          if (r) {
-            if (to.seenR === epoch) continue
-            to.seenR = epoch
-          } else {
-            to.seenN = epoch
-          }
+          if (seen(to, epoch, r, m)) continue
+          mark(to, epoch, r, m)
           nodes.push(to)
           viaR.push(r)
+          mixed.push(m)
           parents.push(i)
           steps.push({ edge, type: t })
         }

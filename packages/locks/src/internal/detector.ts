@@ -7,39 +7,49 @@ import type * as DeadlockDetector from "../DeadlockDetector.js"
 import type { DeadlockDetected } from "../LockError.js"
 import type * as LockRegistry from "../LockRegistry.js"
 import * as core from "./core.js"
-import { typeNames } from "./dependencyGraph.js"
+import { type ClassNode, type Edge, typeNames } from "./dependencyGraph.js"
 import * as registry from "./registry.js"
 import { lockLabel } from "./render.js"
 
 /** @internal */
 export const dependencyGraphOf = (reg: LockRegistry.Registry): DeadlockDetector.DependencyGraph => {
-  const classes = Array.from(registry.unwrap(reg).classes.values())
+  const r = registry.unwrap(reg)
+  const classes = Array.from(r.classes.values())
   const known = new Set<string>(classes.map((cls) => cls.name))
   const nodes: Array<DeadlockDetector.ClassEntry> = classes.map((cls) => ({ name: cls.name, rank: cls.rank }))
-  const edges: Array<DeadlockDetector.DependencyEdge> = []
+  const foreign = (node: ClassNode): void => {
+    if (known.has(node.name)) return
+    known.add(node.name)
+    nodes.push({ name: node.name, rank: node instanceof core.LockClass ? node.rank : undefined })
+  }
+  // the edges with either end in this registry (an edge between two registries is listed, and counted, by both)
+  const all: Array<Edge> = []
   for (const cls of classes) {
-    for (const edge of cls.out.values()) {
-      if (!known.has(edge.to.name)) {
-        known.add(edge.to.name)
-        nodes.push({ name: edge.to.name, rank: edge.to instanceof core.LockClass ? edge.to.rank : undefined })
-      }
-      const types: Array<"EN" | "ER" | "SN" | "SR"> = []
-      let origin = undefined
-      for (let t = 0; t < 4; t++) {
-        if ((edge.types & (1 << t)) === 0) continue
-        types.push(typeNames[t]!)
-        origin ??= edge.origins[t]
-      }
-      edges.push({
-        from: edge.from.name,
-        to: edge.to.name,
-        types,
-        fiber: origin?.fiber,
-        fromSite: origin?.fromSite,
-        toSite: origin?.toSite,
-        at: origin?.at
-      })
+    for (const edge of cls.out.values()) all.push(edge)
+    for (const edge of cls.in.values()) if (edge.from.graph !== r.graph) all.push(edge)
+  }
+  const edges: Array<DeadlockDetector.DependencyEdge> = []
+  for (const edge of all) {
+    foreign(edge.from)
+    foreign(edge.to)
+    const types: Array<"EN" | "ER" | "SN" | "SR"> = []
+    // the first sighting of the edge: the earliest origin of its types (the lowest type on a tie)
+    let origin = undefined
+    for (let t = 0; t < 4; t++) {
+      if ((edge.types & (1 << t)) === 0) continue
+      types.push(typeNames[t]!)
+      const candidate = edge.origins[t]
+      if (candidate !== undefined && (origin === undefined || candidate.at < origin.at)) origin = candidate
     }
+    edges.push({
+      from: edge.from.name,
+      to: edge.to.name,
+      types,
+      fiber: origin?.fiber,
+      fromSite: origin?.fromSite,
+      toSite: origin?.toSite,
+      at: origin?.at
+    })
   }
   return { _tag: "DependencyGraph", classes: nodes, edges }
 }

@@ -213,12 +213,24 @@ export const deadlockDetected = (e: DeadlockDetected): string => {
   return `deadlock detected: ${e.fiber} would ${wait}${at(e.site)}, closing a wait-for cycle of ${e.cycle.length} ` +
     `fiber${e.cycle.length === 1 ? "" : "s"}\n` +
     `wait-for cycle:\n${e.cycle.map(waitLine).join("\n")}\n` +
-    `held locks of ${e.fiber} (oldest first; released when its failure propagates):\n${heldLines(e.held)}\n${
-      scenario(columns)
-    }\n` +
+    victimHolds(e) +
+    `${scenario(columns)}\n` +
     `victim: ${e.fiber}, the fiber whose wait closed the cycle; its ${
       e.lock === undefined ? "join" : "acquisition"
     } fails instead of waiting and the others proceed once it releases its locks${joinedVictim(e)}`
+}
+
+/**
+ * The victim's holds: its own (released when its failure propagates), then the ones it inherited from its parent,
+ * which the victim does not release (their owner does), listed apart.
+ */
+const victimHolds = (e: DeadlockDetected): string => {
+  const own = e.held.filter((h) => !h.inherited)
+  const inherited = e.held.filter((h) => h.inherited)
+  return `held locks of ${e.fiber} (oldest first; released when its failure propagates):\n${heldLines(own)}\n` +
+    (inherited.length === 0
+      ? ""
+      : `inherited from its parent (held by an ancestor, not released by ${e.fiber}):\n${heldLines(inherited)}\n`)
 }
 
 /** The fiber of the cycle that joins the victim, if any: it proceeds once the victim exits (rolled back or not). */
