@@ -9,25 +9,27 @@ import { ComponentCoordinator, ComponentError } from "@core-stability/coordinato
 import { Explore } from "@core-stability/testing"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Clock, Deferred, Effect, Either, Exit, Fiber, Option, Queue, Ref, Schedule, TestClock } from "effect"
+import { eventually, settle, stateIs } from "./utils/coordinator.js"
 
 type Coordinator = ComponentCoordinator.ComponentCoordinator
 
-const eventually = (done: Effect.Effect<boolean>, what = "condition"): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    for (let turn = 0; turn < 5_000; turn++) {
-      if (yield* done) return
-      yield* Effect.yieldNow()
-    }
-    return yield* Effect.dieMessage(`${what} never held`)
+/** A finalizer that counts in `finalized` the closings of the scope it is added to (a start's incarnation scope). */
+const countClosing = (finalized: Ref.Ref<number>) => Effect.addFinalizer(() => Ref.update(finalized, (n) => n + 1))
+
+/**
+ * Registers component "a", whose every start counts its scope's closing in `finalized`, then forks `worker` as `name`.
+ * The start is the same effect as written out inline, so explored programs take the same steps.
+ */
+const registerCountingWorker = (
+  coordinator: Coordinator,
+  finalized: Ref.Ref<number>,
+  name: string,
+  worker: Effect.Effect<unknown, unknown>
+) =>
+  coordinator.register({
+    id: "a",
+    start: (context) => Effect.zipRight(countClosing(finalized), context.fork(worker, { name }))
   })
-
-const stateIs = (coordinator: Coordinator, id: string, state: ComponentCoordinator.ComponentState) =>
-  eventually(Effect.map(Effect.orDie(coordinator.state(id)), (current) => current === state), `${id} is ${state}`)
-
-/** Lets every runnable fiber run for a while (no time passes). */
-const settle = Effect.gen(function*() {
-  for (let turn = 0; turn < 500; turn++) yield* Effect.yieldNow()
-})
 
 const info = (coordinator: Coordinator, id: string) =>
   Effect.map(coordinator.components, (infos) => infos.find((other) => other.id === id)!)
@@ -41,14 +43,7 @@ describe("ComponentCoordinator regressions", () => {
       Effect.gen(function*() {
         const finalized = yield* Ref.make(0)
         const coordinator = yield* ComponentCoordinator.make({ name: "regression-start-over" })
-        yield* coordinator.register({
-          id: "a",
-          start: (context) =>
-            Effect.zipRight(
-              Effect.addFinalizer(() => Ref.update(finalized, (n) => n + 1)),
-              context.fork(Effect.never, { name: "loop" })
-            )
-        })
+        yield* registerCountingWorker(coordinator, finalized, "loop", Effect.never)
         yield* coordinator.startAll
         yield* coordinator.transition("a", "Error", { reason: "marked failed by the monitor" })
         yield* coordinator.start("a")
@@ -89,17 +84,12 @@ describe("ComponentCoordinator regressions", () => {
         const finalized = yield* Ref.make(0)
         const done = yield* Deferred.make<Exit.Exit<ReadonlyArray<string>, unknown>>()
         const coordinator = yield* ComponentCoordinator.make({ name: "regression-worker-stopall" })
-        yield* coordinator.register({
-          id: "a",
-          start: (context) =>
-            Effect.zipRight(
-              Effect.addFinalizer(() => Ref.update(finalized, (n) => n + 1)),
-              context.fork(
-                Effect.onExit(coordinator.stopAll, (exit) => Deferred.succeed(done, exit)),
-                { name: "commands" }
-              )
-            )
-        })
+        yield* registerCountingWorker(
+          coordinator,
+          finalized,
+          "commands",
+          Effect.onExit(coordinator.stopAll, (exit) => Deferred.succeed(done, exit))
+        )
         yield* coordinator.startAll
         yield* Deferred.await(done)
         yield* stateIs(coordinator, "a", "Stopped")
@@ -135,20 +125,15 @@ describe("ComponentCoordinator regressions", () => {
         const finalized = yield* Ref.make(0)
         const coordinator = yield* ComponentCoordinator.make({ name: "regression-worker-cleanup" })
         const report = yield* Deferred.make<Either.Either<unknown, unknown>>()
-        yield* coordinator.register({
-          id: "a",
-          start: (context) =>
-            Effect.zipRight(
-              Effect.addFinalizer(() => Ref.update(finalized, (n) => n + 1)),
-              context.fork(
-                Effect.zipRight(
-                  Effect.yieldNow(),
-                  Effect.flatMap(Effect.either(coordinator.cleanupComponent("a")), (r) => Deferred.succeed(report, r))
-                ),
-                { name: "commands" }
-              )
-            )
-        })
+        yield* registerCountingWorker(
+          coordinator,
+          finalized,
+          "commands",
+          Effect.zipRight(
+            Effect.yieldNow(),
+            Effect.flatMap(Effect.either(coordinator.cleanupComponent("a")), (r) => Deferred.succeed(report, r))
+          )
+        )
         yield* coordinator.startAll
         // the worker is interrupted by its own cleanup, so it never sees the report; the cleanup completes anyway
         yield* stateIs(coordinator, "a", "Stopped")
@@ -162,14 +147,7 @@ describe("ComponentCoordinator regressions", () => {
         Effect.scoped(Effect.gen(function*() {
           const finalized = yield* Ref.make(0)
           const coordinator = yield* ComponentCoordinator.make({ name: "regression-worker-explore" })
-          yield* coordinator.register({
-            id: "a",
-            start: (context) =>
-              Effect.zipRight(
-                Effect.addFinalizer(() => Ref.update(finalized, (n) => n + 1)),
-                context.fork(coordinator.stopAll, { name: "commands" })
-              )
-          })
+          yield* registerCountingWorker(coordinator, finalized, "commands", coordinator.stopAll)
           yield* coordinator.startAll
           yield* Effect.all([Effect.either(coordinator.restart("a")), coordinator.stopAll], {
             concurrency: "unbounded"
@@ -190,14 +168,12 @@ describe("ComponentCoordinator regressions", () => {
       Effect.gen(function*() {
         const finalized = yield* Ref.make(0)
         const coordinator = yield* ComponentCoordinator.make({ name: "regression-interrupted-stop" })
-        yield* coordinator.register({
-          id: "a",
-          start: (context) =>
-            Effect.zipRight(
-              Effect.addFinalizer(() => Ref.update(finalized, (n) => n + 1)),
-              context.fork(Effect.onInterrupt(Effect.never, () => Effect.sleep("1 second")), { name: "writer" })
-            )
-        })
+        yield* registerCountingWorker(
+          coordinator,
+          finalized,
+          "writer",
+          Effect.onInterrupt(Effect.never, () => Effect.sleep("1 second"))
+        )
         yield* coordinator.startAll
         const stopping = yield* Effect.fork(Effect.timeout(coordinator.stopAll, "500 millis"))
         yield* stateIs(coordinator, "a", "Stopping")
@@ -219,14 +195,12 @@ describe("ComponentCoordinator regressions", () => {
           const finalized = yield* Ref.make(0)
           const flush = yield* Deferred.make<void>()
           const coordinator = yield* ComponentCoordinator.make({ name: "regression-interrupted-stop-explore" })
-          yield* coordinator.register({
-            id: "a",
-            start: (context) =>
-              Effect.zipRight(
-                Effect.addFinalizer(() => Ref.update(finalized, (n) => n + 1)),
-                context.fork(Effect.onInterrupt(Effect.never, () => Deferred.await(flush)), { name: "writer" })
-              )
-          })
+          yield* registerCountingWorker(
+            coordinator,
+            finalized,
+            "writer",
+            Effect.onInterrupt(Effect.never, () => Deferred.await(flush))
+          )
           yield* coordinator.startAll
           const stopping = yield* Effect.fork(coordinator.stopAll)
           const interrupter = yield* Effect.fork(Fiber.interrupt(stopping))
@@ -251,7 +225,7 @@ describe("ComponentCoordinator regressions", () => {
           id: "a",
           start: (context) =>
             Effect.gen(function*() {
-              yield* Effect.addFinalizer(() => Ref.update(finalized, (n) => n + 1))
+              yield* countClosing(finalized)
               yield* context.allocate({
                 type: "buffer",
                 acquire: Effect.succeed(context.generation),
@@ -294,7 +268,7 @@ describe("ComponentCoordinator regressions", () => {
             id: "a",
             start: (context) =>
               Effect.gen(function*() {
-                yield* Effect.addFinalizer(() => Ref.update(finalized, (n) => n + 1))
+                yield* countClosing(finalized)
                 yield* context.allocate({
                   type: "buffer",
                   acquire: Ref.update(held, (n) => n + 1),

@@ -2,20 +2,9 @@ import { ComponentCoordinator, ComponentError } from "@core-stability/coordinato
 import { Explore, LeakCheck } from "@core-stability/testing"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, FastCheck, Fiber, Option, Queue, Ref, Schedule, TestClock } from "effect"
-
-const eventually = (done: Effect.Effect<boolean>, what = "condition"): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    for (let turn = 0; turn < 5_000; turn++) {
-      if (yield* done) return
-      yield* Effect.yieldNow()
-    }
-    return yield* Effect.dieMessage(`${what} never held`)
-  })
+import { stateIs } from "./utils/coordinator.js"
 
 type Coordinator = ComponentCoordinator.ComponentCoordinator
-
-const stateIs = (coordinator: Coordinator, id: string, state: ComponentCoordinator.ComponentState) =>
-  eventually(Effect.map(Effect.orDie(coordinator.state(id)), (current) => current === state), `${id} is ${state}`)
 
 const generations = (coordinator: Coordinator) =>
   Effect.map(coordinator.components, (infos) => Object.fromEntries(infos.map((info) => [info.id, info.generation])))

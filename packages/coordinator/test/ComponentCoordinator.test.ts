@@ -1,19 +1,7 @@
 import { ComponentCoordinator, ComponentError } from "@core-stability/coordinator"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Deferred, Effect, Either, Exit, Option, Queue, Ref, TestClock } from "effect"
-
-/** Lets the supervisor and listener fibers run until `done` holds (no time passes). */
-const eventually = (done: Effect.Effect<boolean>, what = "condition"): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    for (let turn = 0; turn < 5_000; turn++) {
-      if (yield* done) return
-      yield* Effect.yieldNow()
-    }
-    return yield* Effect.dieMessage(`${what} never held`)
-  })
-
-const stateIs = (coordinator: ComponentCoordinator.ComponentCoordinator, id: string, state: string) =>
-  eventually(Effect.map(Effect.orDie(coordinator.state(id)), (current) => current === state), `${id} is ${state}`)
+import { eventually, stateIs } from "./utils/coordinator.js"
 
 const buffer = (channel?: string): ComponentCoordinator.Resource<Uint8Array> => ({
   type: "buffer",

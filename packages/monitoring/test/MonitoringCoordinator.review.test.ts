@@ -31,6 +31,27 @@ const capture = (log: Array<string>) =>
     return components
   })
 
+/**
+ * A recovery whose one step, "restart", runs `restart(component)`, and a monitoring coordinator over `components` that
+ * starts it at the first error.
+ */
+const recoveringAtFirstError = (
+  components: ComponentCoordinator.ComponentCoordinator,
+  restart: (component: string) => Effect.Effect<void, unknown>
+) =>
+  Effect.gen(function*() {
+    const recovery = yield* RecoveryCoordinator.make({
+      logger: yield* RecoveryLogger.make(),
+      steps: [{ name: "restart", phase: "Reinitializing", run: ({ component }) => restart(component) }]
+    })
+    const monitoring = yield* MonitoringCoordinator.make({
+      components,
+      recovery,
+      recoveryPolicy: MonitoringCoordinator.recoverAfter(1)
+    })
+    return { recovery, monitoring }
+  })
+
 describe("regression: shutdown did not wait for a recovery handleError triggered just before it", () => {
   // handleError started the recovery with FiberSet.run; the episode registered with the RecoveryCoordinator only when
   // that fiber first ran, so a shutdown right after saw `awaitIdle` with nothing to wait for, ran cleanupAll, and the
@@ -39,25 +60,13 @@ describe("regression: shutdown did not wait for a recovery handleError triggered
     Effect.gen(function*() {
       const log: Array<string> = []
       const components = yield* capture(log)
-      const recovery = yield* RecoveryCoordinator.make({
-        logger: yield* RecoveryLogger.make(),
-        steps: [{
-          name: "restart",
-          phase: "Reinitializing",
-          run: ({ component }) =>
-            Effect.gen(function*() {
-              log.push("recovery step started")
-              yield* Effect.repeatN(Effect.yieldNow(), 50)
-              yield* components.restart(component)
-              log.push("recovery step restarted capture")
-            })
-        }]
-      })
-      const monitoring = yield* MonitoringCoordinator.make({
-        components,
-        recovery,
-        recoveryPolicy: MonitoringCoordinator.recoverAfter(1)
-      })
+      const { monitoring, recovery } = yield* recoveringAtFirstError(components, (component) =>
+        Effect.gen(function*() {
+          log.push("recovery step started")
+          yield* Effect.repeatN(Effect.yieldNow(), 50)
+          yield* components.restart(component)
+          log.push("recovery step restarted capture")
+        }))
       const handled = yield* monitoring.handleError(new Error("device lost"), { component: "capture" })
       assert.strictEqual(handled.context.recovery, "triggered")
       log.push("shutdown called")
@@ -80,25 +89,13 @@ describe("regression: shutdown did not wait for a recovery handleError triggered
       const started = yield* Deferred.make<void>()
       const release = yield* Deferred.make<void>()
       const components = yield* capture(log)
-      const recovery = yield* RecoveryCoordinator.make({
-        logger: yield* RecoveryLogger.make(),
-        steps: [{
-          name: "restart",
-          phase: "Reinitializing",
-          run: ({ component }) =>
-            Effect.gen(function*() {
-              yield* Deferred.succeed(started, undefined)
-              yield* Deferred.await(release)
-              yield* components.restart(component)
-              log.push("recovery step restarted capture")
-            })
-        }]
-      })
-      const monitoring = yield* MonitoringCoordinator.make({
-        components,
-        recovery,
-        recoveryPolicy: MonitoringCoordinator.recoverAfter(1)
-      })
+      const { monitoring } = yield* recoveringAtFirstError(components, (component) =>
+        Effect.gen(function*() {
+          yield* Deferred.succeed(started, undefined)
+          yield* Deferred.await(release)
+          yield* components.restart(component)
+          log.push("recovery step restarted capture")
+        }))
       const handled = yield* monitoring.handleError(new Error("device lost"), { component: "capture" })
       yield* Deferred.await(started)
       const shutdown = yield* Effect.fork(monitoring.shutdown)

@@ -41,6 +41,28 @@ const recordDisk = (
   return Layer.merge(Layer.succeed(FileSystem.FileSystem, fs), Path.layer)
 }
 
+/**
+ * Runs an episode of `capture` whose work ignores interruption for an hour: polls the episode and reads the stats once
+ * `timeout` has passed, then lets the abandoned work end (before the caller asserts, so that a failure cannot hang the
+ * test) and joins the episode.
+ */
+const recoverPastTimeout = (
+  recovery: RecoveryCoordinator.RecoveryCoordinator,
+  trigger: string,
+  timeout: Duration.Duration
+) =>
+  Effect.gen(function*() {
+    const caller = yield* Effect.fork(recovery.recover("capture", { trigger }))
+    yield* TestClock.adjust(timeout)
+    const done = yield* Fiber.poll(caller)
+    const during = yield* recovery.stats
+    yield* TestClock.adjust(Duration.hours(1))
+    const attempt = yield* Fiber.join(caller)
+    yield* Effect.yieldNow()
+    const after = yield* recovery.stats
+    return { done, during, attempt, after }
+  })
+
 /** A logger that delegates to `real` except for `record`. */
 const withRecord = (
   real: RecoveryLogger.RecoveryLogger,
@@ -307,15 +329,8 @@ describe("RecoveryCoordinator (review regressions)", () => {
             run: () => Effect.uninterruptible(Effect.sleep(Duration.hours(1)))
           }]
         })
-        const caller = yield* Effect.fork(recovery.recover("capture", { trigger: "device-lost" }))
-        yield* TestClock.adjust(Duration.seconds(1))
-        const done = yield* Fiber.poll(caller)
-        const during = yield* recovery.stats
-        // the abandoned step ends on its own (before asserting, so that a failure cannot hang the test)
-        yield* TestClock.adjust(Duration.hours(1))
-        const attempt = yield* Fiber.join(caller)
-        yield* Effect.yieldNow()
-        const after = yield* recovery.stats
+        // the abandoned step ends on its own before the asserts
+        const { after, attempt, done, during } = yield* recoverPastTimeout(recovery, "device-lost", Duration.seconds(1))
         assert.isTrue(Option.isSome(done), "the episode was still running after its only step's 1 s timeout")
         assert.strictEqual(attempt.outcome, "Failed")
         assert.strictEqual(attempt.steps[0]!.status, "TimedOut")
@@ -345,14 +360,7 @@ describe("RecoveryCoordinator (review regressions)", () => {
             { name: "verify", phase: "Verifying", run: () => Effect.fail("broken") }
           ]
         })
-        const caller = yield* Effect.fork(recovery.recover("capture", { trigger: "t" }))
-        yield* TestClock.adjust(Duration.seconds(2))
-        const done = yield* Fiber.poll(caller)
-        const during = yield* recovery.stats
-        yield* TestClock.adjust(Duration.hours(1))
-        const attempt = yield* Fiber.join(caller)
-        yield* Effect.yieldNow()
-        const after = yield* recovery.stats
+        const { after, attempt, done, during } = yield* recoverPastTimeout(recovery, "t", Duration.seconds(2))
         assert.isTrue(Option.isSome(done), "the rollback held the episode past its timeout")
         const rolled = attempt.steps.find((step) => step.step === "stop-capture")!
         assert.strictEqual(rolled.status, "RollbackFailed")
