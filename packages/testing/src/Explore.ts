@@ -27,8 +27,8 @@ import type * as SeededScheduler from "./SeededScheduler.js"
  * - `hangAfter` (default 60 seconds of real time): a run that has not finished by then fails with a `RunHung`
  *   defect (in an `ExploreFailure` naming the seed) instead of hanging the test until the test runner's timeout,
  *   which would not name the seed. The deadline is a real timer, so `TestClock` does not stop it; the hung run's
- *   fiber is interrupted without being awaited (it may be stuck in an uninterruptible region). `Duration.infinity`
- *   turns the deadline off.
+ *   fiber is interrupted without being awaited (it may be stuck in an uninterruptible region). `Duration.infinity`,
+ *   or any deadline longer than Node's timers allow (2^31 - 1 ms, about 24.8 days), turns the deadline off.
  *
  * A `hangAfter` that is not a positive duration is a defect (`IllegalArgumentException`).
  *

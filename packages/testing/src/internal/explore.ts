@@ -48,8 +48,13 @@ const hangAfterMs = (options: { readonly hangAfter?: Duration.DurationInput | un
   if (duration._tag === "None" || Duration.toMillis(duration.value) <= 0) {
     throw new Cause.IllegalArgumentException(`Explore: hangAfter must be a positive duration, got ${String(input)}`)
   }
-  return Duration.toMillis(duration.value)
+  const ms = Duration.toMillis(duration.value)
+  // Node's timers take at most 2^31 - 1 ms (about 24.8 days) and fire a longer one after 1 ms: a longer deadline is
+  // no deadline.
+  return ms > maxTimerMs ? Infinity : ms
 }
+
+const maxTimerMs = 2_147_483_647
 
 /**
  * `run` bounded by `ms` of real time (a `setTimeout`, so `TestClock` does not stop it): past the deadline the run's
@@ -149,6 +154,7 @@ export const replay: {
   ): Effect.Effect<A, Explore.ExploreFailure, R> =>
     Effect.suspend(() => {
       validateSeed(seed)
+      scheduler.resolveOptions(options)
       const deadlineMs = hangAfterMs(options)
       return Effect.catchAllCause(
         withHangDeadline(scheduler.run(self, seed, options), deadlineMs),

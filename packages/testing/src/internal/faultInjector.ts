@@ -111,7 +111,7 @@ const construct = (options: FaultInjector.Options | undefined): Injector => {
   const seed = options?.seed ?? 0
   const armed = new Map<string, Armed>()
   for (const [point, fault] of Object.entries(options?.faults ?? {})) {
-    armed.set(point, { fault, random: Prng.make((seed ^ Prng.hashString(point)) | 0) })
+    armed.set(point, { fault, random: Prng.make((Prng.seed32(seed) ^ Prng.hashString(point)) | 0) })
   }
   const counts = new Map<string, number>()
   const log: Array<FaultInjector.FiredFault> = []

@@ -8,9 +8,20 @@
  * @internal
  */
 
+/**
+ * A safe-integer seed as 32 bits: its low 32 bits, with the high bits (if any) folded in, so that seeds 2^32 apart do
+ * not alias. Seeds in [-2^31, 2^32) map as `seed | 0` did before the fold, so recorded seeds replay unchanged.
+ *
+ * @internal
+ */
+export const seed32 = (seed: number): number => {
+  const high = Math.floor(seed / 4294967296)
+  return high === 0 || high === -1 ? seed | 0 : (seed | 0) ^ Math.imul(high, 0x85ebca6b)
+}
+
 /** @internal */
 export const mix = (seed: number): number => {
-  let z = (seed + 0x9e3779b9) | 0
+  let z = (seed32(seed) + 0x9e3779b9) | 0
   z = Math.imul(z ^ (z >>> 16), 0x85ebca6b)
   z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35)
   return (z ^ (z >>> 16)) >>> 0
