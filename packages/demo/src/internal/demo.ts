@@ -249,6 +249,8 @@ export const execute = (
     const cannotCreate = (error: { readonly message: string }) =>
       new InvalidOption({ option: "--out", reason: `cannot create ${outDir}: ${error.message}` })
 
+    // "A run that fails leaves the directory as it was": one that did not exist is removed again (if still empty).
+    const outDirExisted = yield* fs.exists(outDir).pipe(Effect.orElseSucceed(() => false))
     yield* fs.makeDirectory(outDir, { recursive: true }).pipe(Effect.mapError(cannotCreate))
     const staging = yield* Effect.acquireRelease(
       fs.makeTempDirectory({ directory: outDir, prefix: ".demo-staging-" }).pipe(Effect.mapError(cannotCreate)),
@@ -273,6 +275,13 @@ export const execute = (
             }
           }
           yield* fs.remove(dir, { recursive: true, force: true })
+          if (Exit.isFailure(exit) && !Exit.isInterrupted(exit) && !outDirExisted) {
+            yield* Effect.ignore(Effect.gen(function*() {
+              if ((yield* fs.readDirectory(outDir)).length === 0) {
+                yield* fs.remove(outDir, { recursive: true })
+              }
+            }))
+          }
         }).pipe(Effect.orDie)
     )
 
