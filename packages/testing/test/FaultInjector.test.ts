@@ -120,6 +120,13 @@ describe("FaultInjector", () => {
       assert.throws(() => FaultInjector.unsafeMake({ faults: { "": { kind: "fail" } } }), /the point name is empty/)
     }))
 
+  it.effect("regression (review of the testing kit): an unknown kind in options is a FaultSpecError, not a fault", () =>
+    Effect.gen(function*() {
+      const options = { faults: { w: { kind: "boom" } } } as unknown as FaultInjector.Options
+      const error = yield* Effect.flip(Layer.build(FaultInjector.layer(options)).pipe(Effect.scoped))
+      assert.include(error.message, `unknown kind "boom"`)
+    }))
+
   describe("spec strings", () => {
     it.effect("parses the demo's format", () =>
       Effect.gen(function*() {
@@ -145,7 +152,13 @@ describe("FaultInjector", () => {
           ["w:die@q=1", "w:die@q=1", `unknown trigger "@q=1"`],
           ["w:delay=soon", "w:delay=soon", `bad delay "delay=soon"`],
           ["w:die,w:fail", "w:fail", `point "w" is configured twice`],
-          ["a b:die", "a b:die", `bad point name "a b"`]
+          ["a b:die", "a b:die", `bad point name "a b"`],
+          // regressions (review of the testing kit): a repeated trigger was silently overwritten, and `Number` took
+          // hexadecimal and exponent forms
+          ["w:fail@n=3@n=4", "w:fail@n=3@n=4", `a second @n= trigger "@n=4"`],
+          ["w:fail@p=0.5@p=0.2", "w:fail@p=0.5@p=0.2", `a second @p= trigger "@p=0.2"`],
+          ["w:fail@p=0x1", "w:fail@p=0x1", `"0x1" is not a decimal number`],
+          ["w:fail@n=1e1", "w:fail@n=1e1", `"1e1" is not a decimal number`]
         ]
         for (const [spec, token, reason] of cases) {
           const error = yield* Effect.flip(FaultInjector.parse(spec))

@@ -70,8 +70,13 @@ export class FaultInjectorTag extends Context.Reference<FaultInjectorTag>()("@co
   defaultValue: (): FaultInjector.FaultInjector.Service => none
 }) {}
 
+const faultKinds: ReadonlyArray<FaultInjector.FaultKind> = ["fail", "die", "interrupt", "delay"]
+
 const validate = (point: string, fault: FaultInjector.FaultConfig): string | undefined => {
   if (point.length === 0) return "the point name is empty"
+  if (!faultKinds.includes(fault.kind)) {
+    return `unknown kind ${JSON.stringify(fault.kind)}: expected one of ${faultKinds.join(", ")}`
+  }
   if (fault.probability !== undefined && !(fault.probability >= 0 && fault.probability <= 1)) {
     return `probability must be within [0, 1], got ${fault.probability}`
   }
@@ -228,6 +233,13 @@ const parseTrigger = (
   const [key, value, ...rest] = text.split("=")
   if (value === undefined || rest.length > 0 || value.length === 0) {
     return Either.left(`bad trigger "@${text}": expected @p=<probability> or @n=<hit>`)
+  }
+  // plain decimal numbers only (`Number` would also take "0x1", "1e1", " 1")
+  if (!/^(?:\d+(?:\.\d*)?|\.\d+)$/.test(value)) {
+    return Either.left(`bad trigger "@${text}": "${value}" is not a decimal number`)
+  }
+  if ((key === "p" && fault.probability !== undefined) || (key === "n" && fault.nth !== undefined)) {
+    return Either.left(`a second @${key}= trigger "@${text}": give each trigger once`)
   }
   const number = Number(value)
   switch (key) {
