@@ -566,8 +566,10 @@ export interface ComponentCoordinator extends Pipeable, Inspectable {
    * Stops a component (and, with `cascade`, its running dependents first, newest first), through a
    * `CleanupCoordinator` run with three verified steps per component (`<id>:stop-workers`, `<id>:release`,
    * `<id>:stopped`), and returns the report. Fails with `HasRunningDependents` without `cascade`, and with
-   * `CleanupFailed` when a step did not complete (the components concerned are then in `Error`). While it runs, starts
-   * of its components wait for it and the supervisor leaves them alone; restarts planned for them are dropped.
+   * `CleanupFailed` when a step did not complete (the components concerned are then in `Error`). The dependents check
+   * and the marking of the components as being cleaned up are one step under the lifecycle lock: a dependent whose
+   * start is in progress is waited for and counts as running. While it runs, starts of its components (and of their
+   * dependents) wait for it and the supervisor leaves them alone; restarts planned for them are dropped.
    */
   readonly cleanupComponent: (
     id: string,

@@ -312,6 +312,78 @@ describe("ComponentCoordinator regressions", () => {
       ))
   })
 
+  describe("regression: cleanupComponent raced a queued dependent start", () => {
+    // without the fix (the dependents checked outside the lifecycle lock), the cleanup saw "b" Initializing, went on,
+    // and stopped "a" under a "b" that then ran
+    it.scoped("a cleanup asked for while a dependent starts sees it running and refuses with HasRunningDependents", () =>
+      Effect.gen(function*() {
+        const gate = yield* Deferred.make<void>()
+        const coordinator = yield* ComponentCoordinator.make({ name: "regression-cleanup-vs-dependent-start" })
+        yield* coordinator.register({ id: "a" })
+        yield* coordinator.register({ id: "b", dependencies: ["a"], start: () => Deferred.await(gate) })
+        yield* coordinator.start("a")
+        // the start of "b" holds the lifecycle lock until its start effect returns
+        const starting = yield* Effect.fork(coordinator.start("b"))
+        yield* stateIs(coordinator, "b", "Initializing")
+        const cleaning = yield* Effect.fork(Effect.either(coordinator.cleanupComponent("a")))
+        yield* settle
+        yield* Deferred.succeed(gate, undefined)
+        yield* Fiber.join(starting)
+        const cleanup = yield* Fiber.join(cleaning)
+        assert.isTrue(Either.isLeft(cleanup) && cleanup.left instanceof ComponentError.HasRunningDependents)
+        if (Either.isLeft(cleanup) && cleanup.left._tag === "HasRunningDependents") {
+          assert.deepStrictEqual(cleanup.left.dependents, ["b"])
+        }
+        assert.strictEqual(yield* coordinator.state("a"), "Running")
+        assert.strictEqual(yield* coordinator.state("b"), "Running")
+        // nothing is left marked: a start of "a" does not wait, and a cascading cleanup takes both
+        const report = yield* coordinator.cleanupComponent("a", { cascade: true })
+        assert.deepStrictEqual(report.status, "Completed")
+        assert.strictEqual(yield* coordinator.state("b"), "Stopped")
+        assert.strictEqual(yield* coordinator.state("a"), "Stopped")
+        yield* coordinator.start("a")
+        assert.strictEqual(yield* coordinator.state("a"), "Running")
+      }))
+
+    // without the fix, seed 1 ends with "b" Running over a Stopped "a"
+    it.live("cleanupComponent racing starts of a dependent never leaves it running over a stopped dependency (explored)", () =>
+      Explore.explore(
+        Effect.scoped(Effect.gen(function*() {
+          const coordinator = yield* ComponentCoordinator.make({ name: "regression-cleanup-dependent-explore" })
+          yield* coordinator.register({ id: "a" })
+          // a start that takes a few scheduler turns, under the lifecycle lock
+          yield* coordinator.register({
+            id: "b",
+            dependencies: ["a"],
+            start: () => Effect.repeatN(Effect.yieldNow(), 5)
+          })
+          yield* coordinator.start("a")
+          const [cleanup, first, second] = yield* Effect.all([
+            Effect.either(coordinator.cleanupComponent("a")),
+            Effect.either(coordinator.start("b")),
+            Effect.zipRight(Effect.yieldNow(), Effect.either(coordinator.start("b")))
+          ], { concurrency: "unbounded" })
+          const a = yield* coordinator.state("a")
+          const b = yield* coordinator.state("b")
+          if (b === "Running") assert.strictEqual(a, "Running", "b runs over a stopped dependency")
+          if (Either.isRight(cleanup)) {
+            assert.strictEqual(cleanup.right.status, "Completed")
+            assert.strictEqual(a, "Stopped")
+            assert.notStrictEqual(b, "Running")
+          } else {
+            assert.strictEqual(cleanup.left._tag, "HasRunningDependents")
+            assert.strictEqual(b, "Running")
+          }
+          for (const started of [first, second]) {
+            if (Either.isLeft(started)) assert.strictEqual(started.left._tag, "DependencyNotRunning")
+          }
+          yield* coordinator.stopAll
+          assert.deepStrictEqual(yield* coordinator.leakReport, { allocations: [], workers: [] })
+        })),
+        { runs: 100 }
+      ))
+  })
+
   describe("bug 5: a restart planned before a cleanup brought the component back", () => {
     it.scoped("a component cleaned up during its restart backoff stays stopped", () =>
       Effect.gen(function*() {

@@ -855,36 +855,51 @@ class CoordinatorImpl implements Api.ComponentCoordinator {
       (entry) =>
         this.forCaller(
           Effect.suspend((): Effect.Effect<CleanupReport, HasRunningDependents | CleanupFailed | LockError> => {
-            const ids = this.sequence.map((other) => other.id)
-            const dependents = graph.transitiveDependents(id, ids, (other) => this.entries.get(other)!.dependencies)
-              .filter((other) => runningStates.has(this.entries.get(other)!.state))
-            if (dependents.length > 0 && options?.cascade !== true) {
-              return Effect.fail(new HasRunningDependents({ component: id, dependents }))
-            }
-            const targets = [...dependents.slice().reverse(), id].map((other) => this.entries.get(other)!)
-            const cleanup = Effect.flatMap(
-              CleanupCoordinator.run(this.cleanupSteps(targets), { key: `${this.name}:${id}`, retries: 1 }).pipe(
-                // the steps are generated here: a refused batch is a bug
-                Effect.catchIf(CleanupError.isRegistrationError, Effect.die)
-              ),
-              (report): Effect.Effect<CleanupReport, CleanupFailed | LockError> =>
-                report.status === "Completed" ? Effect.succeed(report) : this.withLifecycle(Effect.forEach(
-                  targets,
-                  (target) =>
-                    target.state === "Stopped" || target.state === "Error" ? Effect.void : this.fail(
-                      target,
-                      new ComponentFailed({
-                        component: target.id,
-                        reason: `cleanup did not complete (run ${report.run})`
-                      })
-                    ),
-                  { discard: true }
-                )).pipe(Effect.zipRight(Effect.fail(new CleanupFailed({ component: entry.id, report }))))
+            // the components this run has marked (set in the same synchronous step as the marks): unmarked on every
+            // exit, an interruption included
+            let marked: ReadonlyArray<Entry> | undefined = undefined
+            // the dependents check and the marking are one step under the lifecycle lock: a start of a dependent
+            // holds the lock until the dependent runs (and is then seen here), and a start that comes later sees the
+            // marks and waits for the cleanup
+            const begin = this.withLifecycle(
+              Effect.suspend((): Effect.Effect<ReadonlyArray<Entry>, HasRunningDependents> => {
+                const ids = this.sequence.map((other) => other.id)
+                const dependents = graph.transitiveDependents(id, ids, (other) => this.entries.get(other)!.dependencies)
+                  .filter((other) => runningStates.has(this.entries.get(other)!.state))
+                if (dependents.length > 0 && options?.cascade !== true) {
+                  return Effect.fail(new HasRunningDependents({ component: id, dependents }))
+                }
+                const targets = [...dependents.slice().reverse(), id].map((other) => this.entries.get(other)!)
+                this.beginCleanup(targets)
+                marked = targets
+                return Effect.succeed(targets)
+              })
             )
-            return Effect.acquireUseRelease(
-              Effect.sync(() => this.beginCleanup(targets)),
-              () => cleanup,
-              () => Effect.sync(() => this.endCleanup(targets))
+            const cleanup = (targets: ReadonlyArray<Entry>) =>
+              Effect.flatMap(
+                CleanupCoordinator.run(this.cleanupSteps(targets), { key: `${this.name}:${id}`, retries: 1 }).pipe(
+                  // the steps are generated here: a refused batch is a bug
+                  Effect.catchIf(CleanupError.isRegistrationError, Effect.die)
+                ),
+                (report): Effect.Effect<CleanupReport, CleanupFailed | LockError> =>
+                  report.status === "Completed" ? Effect.succeed(report) : this.withLifecycle(Effect.forEach(
+                    targets,
+                    (target) =>
+                      target.state === "Stopped" || target.state === "Error" ? Effect.void : this.fail(
+                        target,
+                        new ComponentFailed({
+                          component: target.id,
+                          reason: `cleanup did not complete (run ${report.run})`
+                        })
+                      ),
+                    { discard: true }
+                  )).pipe(Effect.zipRight(Effect.fail(new CleanupFailed({ component: entry.id, report }))))
+              )
+            return Effect.ensuring(
+              Effect.flatMap(begin, cleanup),
+              Effect.sync(() => {
+                if (marked !== undefined) this.endCleanup(marked)
+              })
             )
           })
         )
