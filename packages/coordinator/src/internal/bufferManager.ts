@@ -8,10 +8,8 @@ import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import type * as FiberStatus from "effect/FiberStatus"
 import { dual } from "effect/Function"
-import * as Inspectable from "effect/Inspectable"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as Option from "effect/Option"
-import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import * as RuntimeFlags from "effect/RuntimeFlags"
 import type * as Scope from "effect/Scope"
@@ -21,6 +19,7 @@ import type * as ResourcePool from "../ResourcePool.js"
 import * as BufferLocks from "./bufferLocks.js"
 import * as Sizing from "./bufferSizing.js"
 import * as Instruments from "./instruments.js"
+import { Model } from "./model.js"
 import * as pool from "./resourcePool.js"
 
 /** @internal */
@@ -485,7 +484,7 @@ class RegionImpl implements BufferManager.UpdateRegion {
 }
 
 /** @internal */
-export class ManagerImpl<M> implements BufferManager.BufferManager<any, any, M> {
+export class ManagerImpl<M> extends Model implements BufferManager.BufferManager<any, any, M> {
   readonly [TypeId] = {
     _S: (_: unknown) => _,
     _C: (_: unknown) => _,
@@ -515,6 +514,7 @@ export class ManagerImpl<M> implements BufferManager.BufferManager<any, any, M> 
     readonly clock: Clock.Clock,
     readonly locks: BufferLocks.BufferLocks
   ) {
+    super()
     this.name = resolved.name
     this.poolImpl = pool as pool.PoolImpl
     this.ownerCell = this.poolImpl.ownerCell(resolved.name)
@@ -661,16 +661,6 @@ export class ManagerImpl<M> implements BufferManager.BufferManager<any, any, M> 
 
   toJSON(): unknown {
     return { _id: "BufferManager", ...this.stats() }
-  }
-  toString(): string {
-    return Inspectable.format(this.toJSON())
-  }
-  [Inspectable.NodeInspectSymbol](): unknown {
-    return this.toJSON()
-  }
-  pipe() {
-    // eslint-disable-next-line prefer-rest-params
-    return pipeArguments(this, arguments)
   }
 }
 

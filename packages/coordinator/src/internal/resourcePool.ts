@@ -1,12 +1,12 @@
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Inspectable from "effect/Inspectable"
-import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import type * as Scope from "effect/Scope"
 import * as BufferError from "../BufferError.js"
 import type * as ResourcePool from "../ResourcePool.js"
 import * as Instruments from "./instruments.js"
+import { Model } from "./model.js"
 
 /** @internal */
 export const TypeId: ResourcePool.TypeId = Symbol.for("@core-stability/coordinator/ResourcePool") as ResourcePool.TypeId
@@ -151,7 +151,7 @@ const heldBy = (cells: Map<string, Cell>): Record<string, number> => {
 }
 
 /** @internal */
-export class PoolImpl implements ResourcePool.ResourcePool {
+export class PoolImpl extends Model implements ResourcePool.ResourcePool {
   readonly [TypeId]: ResourcePool.TypeId = TypeId
   readonly tierList: ReadonlyArray<Tier>
   readonly owners = new Map<string, Cell>()
@@ -164,6 +164,7 @@ export class PoolImpl implements ResourcePool.ResourcePool {
   stageDepth = 0
 
   constructor(readonly name: string, tiers: ReadonlyArray<ResourcePool.TierConfig>) {
+    super()
     this.tierList = tiers.map((tier, i) => new Tier(tier.name ?? `tier${i}`, tier.size, tier.limit, name))
   }
 
@@ -359,16 +360,6 @@ export class PoolImpl implements ResourcePool.ResourcePool {
 
   toJSON(): unknown {
     return { _id: "ResourcePool", ...this.stats() }
-  }
-  toString(): string {
-    return Inspectable.format(this.toJSON())
-  }
-  [Inspectable.NodeInspectSymbol](): unknown {
-    return this.toJSON()
-  }
-  pipe() {
-    // eslint-disable-next-line prefer-rest-params
-    return pipeArguments(this, arguments)
   }
 }
 
