@@ -41,19 +41,9 @@ export const frameOwner = "frames"
  * One `BufferManager` queue at the end of a run (`BufferManager.stats`): `name` is `<stage>-<channel>`. Every frame
  * and the end-of-stream marker are items; `put = taken + dropped + size` always holds.
  */
-export interface QueueCounters {
+export interface QueueCounters extends Omit<BufferManager.QueueStats, "policy" | "latency"> {
   readonly name: string
-  readonly stage: string
-  readonly channel: string
-  readonly capacity: number
-  readonly put: number
-  readonly taken: number
-  readonly dropped: number
-  readonly overflowed: number
-  readonly rejected: number
-  readonly unpooled: number
-  readonly size: number
-  readonly highWater: number
+  /** Enqueue-to-dequeue latency of the items taken (ms): the queue's `latency.meanMs` and `latency.maxMs`. */
   readonly latencyMeanMs: number
   readonly latencyMaxMs: number
 }

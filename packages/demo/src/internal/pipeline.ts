@@ -864,21 +864,12 @@ export const run = (
       segments[lane.channel] = yield* lane.processor.segments
     }
     const bufferStats = yield* BufferManager.stats(buffers)
-    const queues = bufferStats.queues.map((q): QueueCounters => ({
-      name: `${q.stage}-${q.channel}`,
-      stage: q.stage,
-      channel: q.channel,
-      capacity: q.capacity,
-      put: q.put,
-      taken: q.taken,
-      dropped: q.dropped,
-      overflowed: q.overflowed,
-      rejected: q.rejected,
-      unpooled: q.unpooled,
-      size: q.size,
-      highWater: q.highWater,
-      latencyMeanMs: q.latency.meanMs,
-      latencyMaxMs: q.latency.maxMs
+    // the report keeps every counter of the queue; the policy is a function, the latency flattened into two numbers
+    const queues = bufferStats.queues.map(({ latency, policy: _policy, ...counters }): QueueCounters => ({
+      name: `${counters.stage}-${counters.channel}`,
+      ...counters,
+      latencyMeanMs: latency.meanMs,
+      latencyMaxMs: latency.maxMs
     }))
     const poolStats = yield* ResourcePool.stats(pool)
     const fired = yield* FaultInjector.fired
